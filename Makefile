@@ -1,0 +1,39 @@
+# vmm: one entry point for humans and CI. `make test` installs what it needs and runs every check.
+SHELL := /bin/bash
+CARGO ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+# Crates the IO-free protocol core must never depend on (normal dependencies).
+FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
+
+.PHONY: help setup fmt fmt-check lint test test-rust wasm-check core-deps-check
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+setup: ## Install the Rust target and components the build needs (idempotent)
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+fmt-check: setup ## Check formatting
+	$(CARGO) fmt --all --check
+
+lint: setup ## Clippy on every target, warnings are errors
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test-rust: setup ## Unit, property, conformance-vector and schema tests
+	$(CARGO) test --workspace --locked
+
+wasm-check: setup ## The protocol core builds for the browser
+	$(CARGO) build -p vmm-protocol --target $(WASM_TARGET) --locked
+
+core-deps-check: ## The protocol core depends on no IO crate
+	@deps=$$($(CARGO) tree -p vmm-protocol -e normal --prefix none --locked | sed 's/ .*//' | sort -u); \
+	for bad in $(FORBIDDEN_CORE_DEPS); do \
+	  if grep -qx "$$bad" <<<"$$deps"; then echo "vmm-protocol must not depend on $$bad"; exit 1; fi; \
+	done; echo "vmm-protocol normal dependencies: $$(echo $$deps | tr '\n' ' ')"
+
+test: fmt-check lint core-deps-check wasm-check test-rust ## Everything CI runs
