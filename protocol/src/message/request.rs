@@ -1,0 +1,113 @@
+//! `request` (§4.1): a requester asks for a change.
+
+use super::change::Change;
+use super::fields::{self, Fields};
+use super::reject::Reject;
+use crate::error::{Code, Result, Violation};
+use crate::id::Id;
+use crate::limits::Limits;
+use crate::topic;
+use crate::value::{Document, Value};
+
+/// How a request whose base is older than the stored version is treated (§8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Apply only when the base equals the stored version.
+    #[default]
+    Strict,
+    /// Also apply an update that touches nothing changed since its base.
+    Merge,
+}
+
+/// A request to change one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The request id, unique for its requester.
+    pub rid: String,
+    /// The collection.
+    pub collection: String,
+    /// The object.
+    pub id: Id,
+    /// The version the change is based on.
+    pub base: u64,
+    /// The change.
+    pub change: Change,
+    /// The conflict policy (only [`Policy::Strict`] for anything but an update).
+    pub policy: Policy,
+}
+
+impl Request {
+    /// Parses and validates a request payload. On failure, returns the reject to send, carrying
+    /// the `rid`, `collection` and `id` when they could be read.
+    pub fn parse(payload: &[u8], limits: &Limits) -> std::result::Result<Request, Box<Reject>> {
+        let map =
+            fields::json_object(payload, limits).map_err(|v| Box::new(Reject::from_violation(None, None, None, v)))?;
+        // Salvage what identifies the request, so that even a broken one gets a useful reject.
+        let rid =
+            map.get("rid").and_then(Value::as_str).filter(|r| topic::check_token("rid", r).is_ok()).map(String::from);
+        let collection = map
+            .get("collection")
+            .and_then(Value::as_str)
+            .filter(|c| topic::check_collection(c).is_ok())
+            .map(String::from);
+        let id = map.get("id").and_then(|v| Id::from_value(v).ok());
+        fields::check_integer_literals(payload)
+            .and_then(|()| Request::from_map(map, limits))
+            .map_err(|v| Box::new(Reject::from_violation(rid, collection, id, v)))
+    }
+
+    pub(crate) fn from_map(map: Document, limits: &Limits) -> Result<Request> {
+        match map.get("type") {
+            Some(Value::String(t)) if t == "request" => {}
+            _ => return Err(Violation::malformed("expected a message of type \"request\"").at("type")),
+        }
+        let mut f = Fields::new(map);
+        let rid = f.string("rid")?;
+        topic::check_token("rid", &rid)?;
+        let collection = f.string("collection")?;
+        topic::check_collection(&collection)?;
+        let id = f.id("id")?;
+        let base = f.version("base")?;
+        let policy = match f.opt_string("policy")?.as_deref() {
+            None => None,
+            Some("strict") => Some(Policy::Strict),
+            Some("merge") => Some(Policy::Merge),
+            Some(other) => {
+                return Err(Violation::malformed(format!("policy {other:?} is not strict or merge")).at("policy"))
+            }
+        };
+        let change = Change::read(&mut f, &id, false, limits)?;
+        f.finish()?;
+        if policy.is_some() && !matches!(change, Change::Update(_)) {
+            return Err(Violation::malformed("\"policy\" is only allowed with op \"update\"").at("policy"));
+        }
+        Ok(Request { rid, collection, id, base, change, policy: policy.unwrap_or_default() })
+    }
+
+    /// The request as a JSON object.
+    pub fn to_value(&self) -> Value {
+        let mut m = Document::new();
+        m.insert("type".into(), "request".into());
+        m.insert("rid".into(), self.rid.clone().into());
+        m.insert("collection".into(), self.collection.clone().into());
+        m.insert("id".into(), self.id.to_value());
+        m.insert("base".into(), self.base.into());
+        self.change.write(&mut m);
+        if self.policy == Policy::Merge {
+            m.insert("policy".into(), "merge".into());
+        }
+        Value::Object(m)
+    }
+
+    /// Checks that the request arrived on a topic of its own collection (§2.2).
+    pub fn check_topic_collection(&self, topic_collection: &str) -> Result<()> {
+        if self.collection != topic_collection {
+            return Err(Violation::new(
+                Code::Malformed,
+                format!("collection {:?} differs from the topic's {:?}", self.collection, topic_collection),
+            )
+            .at("collection"));
+        }
+        Ok(())
+    }
+}
