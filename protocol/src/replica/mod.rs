@@ -1,0 +1,876 @@
+//! The consumer's replica (§5, §6.1, §6.4, §11, §12): confirmed objects with their versions, an
+//! overlay of this client's pending changes, and the decisions that keep both right.
+//!
+//! The replica does no IO and reads no clock. Its shell (the browser client, the native client)
+//! subscribes to [`Replica::subscriptions`], feeds it what arrives with [`Replica::handle`], tells
+//! it about the connection ([`Replica::connected`], [`Replica::disconnected`]) and the time
+//! ([`Replica::handle_timeout`] at [`Replica::poll_timeout`]), publishes with QoS 1 whatever
+//! [`Replica::poll_transmit`] returns, and shows [`Replica::get`] and [`Replica::list`], refreshed
+//! on the [`Notice`]s of [`Replica::poll_notice`].
+//!
+//! ```
+//! use vmm_protocol::replica::{Config, Notice, Replica};
+//! use serde_json::json;
+//!
+//! let mut replica = Replica::new(Config::new("alice", "s1").unwrap());
+//! replica.watch_collection(0, "tasks").unwrap();
+//! replica.connected(0); // sends a load of "tasks"
+//! let load = replica.poll_transmit().unwrap();
+//! assert_eq!(load.topic, "vmm/v1/load/alice/tasks");
+//! let lid = serde_json::from_slice::<serde_json::Value>(&load.payload).unwrap()["lid"].clone();
+//! let page = json!({"type": "snapshot", "lid": lid, "collection": "tasks", "objects": [], "next": null});
+//! replica.handle(1, "vmm/v1/reply/alice", page.to_string().as_bytes()).unwrap();
+//!
+//! // An optimistic insert: visible at once, pending until its event arrives.
+//! let rid = replica
+//!     .request(2, "tasks", json!({"op": "insert", "id": "t1", "doc": {"title": "milk"}}))
+//!     .unwrap();
+//! assert_eq!(replica.get("tasks", &"t1".parse().unwrap()).unwrap()["title"], "milk");
+//! assert_eq!(replica.pending_count(), 1);
+//! let request = replica.poll_transmit().unwrap();
+//! assert_eq!(request.topic, "vmm/v1/req/alice/tasks");
+//!
+//! let event = json!({"type": "event", "collection": "tasks", "id": "t1", "prev": 0, "version": 1,
+//!     "client": "alice", "rid": rid, "op": "insert", "doc": {"_id": "t1", "title": "milk"}});
+//! replica.handle(3, "vmm/v1/evt/tasks/s:t1", event.to_string().as_bytes()).unwrap();
+//! assert_eq!(replica.pending_count(), 0);
+//! assert!(std::iter::from_fn(|| replica.poll_notice()).any(|n| matches!(n, Notice::Confirmed { .. })));
+//! ```
+
+mod load;
+mod object;
+mod pending;
+
+use crate::error::{Code, Result, Violation};
+use crate::id::Id;
+use crate::limits::Limits;
+use crate::message::{
+    Change, Event, Failure, Load, LoadScope, Message, ObjectState, Reject, Replay, ReplayBody, Request, Snapshot,
+};
+use crate::topic::{self, Route, Topics};
+use crate::value::{Document, Value};
+use load::{LoadJob, LoadKind};
+use object::{Judgement, ObjectEntry};
+use pending::{Flight, Pending};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+/// How a replica behaves. Times are in milliseconds of whatever clock the shell passes in.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This client's identity, as the broker binds it (the `{client}` topic level).
+    pub client: String,
+    /// A prefix that makes this session's request and load ids unique forever (random, chosen
+    /// by the shell; at most 40 characters of `[A-Za-z0-9._:~-]`).
+    pub id_prefix: String,
+    /// The topic scheme.
+    pub topics: Topics,
+    /// The limits.
+    pub limits: Limits,
+    /// Publish a request in flight again after this long without an outcome (doubling).
+    pub resend_after: u64,
+    /// The longest back-off between resends, failures and loads.
+    pub max_backoff: u64,
+    /// Send a failure again after this long if the gap is still open (doubling).
+    pub failure_retry: u64,
+    /// Ask for a snapshot page again after this long.
+    pub load_retry: u64,
+    /// Roll a request back with `timeout` after it has been in flight this long while online;
+    /// `None` waits forever.
+    pub request_timeout: Option<u64>,
+    /// How many early events to keep per object.
+    pub max_early: usize,
+}
+
+impl Config {
+    /// The defaults of the protocol for a client and an id prefix.
+    pub fn new(client: &str, id_prefix: &str) -> Result<Config> {
+        topic::check_client(client)?;
+        if id_prefix.len() > 40 {
+            return Err(Violation::malformed("the id prefix is at most 40 characters"));
+        }
+        topic::check_token("id prefix", id_prefix)?;
+        Ok(Config {
+            client: client.to_string(),
+            id_prefix: id_prefix.to_string(),
+            topics: Topics::default(),
+            limits: Limits::default(),
+            resend_after: 10_000,
+            max_backoff: 60_000,
+            failure_retry: 5_000,
+            load_retry: 10_000,
+            request_timeout: Some(60_000),
+            max_early: 64,
+        })
+    }
+}
+
+/// A message to publish, with QoS 1 and without retain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The topic.
+    pub topic: String,
+    /// The JSON payload.
+    pub payload: Vec<u8>,
+}
+
+/// The replica's connection state, as a UI shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Not connected: changes queue.
+    Offline,
+    /// Connected, loading what it follows before sending queued changes.
+    Resyncing,
+    /// Connected and in sync.
+    Online,
+}
+
+/// Something the application may want to react to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// The view of an object changed.
+    Changed {
+        /// The collection.
+        collection: String,
+        /// The object.
+        id: Id,
+    },
+    /// A pending change was confirmed by its event.
+    Confirmed {
+        /// Its request id.
+        rid: String,
+        /// The event that confirmed it.
+        event: Event,
+    },
+    /// A pending change was rolled back.
+    RolledBack {
+        /// Its request id.
+        rid: String,
+        /// The collection.
+        collection: String,
+        /// The object.
+        id: Id,
+        /// Why: a reject code, or `aborted` or `timeout`.
+        code: Code,
+        /// A human-readable explanation.
+        message: String,
+        /// The stored version, when the bridge said.
+        current: Option<u64>,
+    },
+    /// A collection finished loading.
+    Loaded {
+        /// The collection.
+        collection: String,
+    },
+    /// The status changed.
+    Status(Status),
+}
+
+/// Per-object information a UI can show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The confirmed version.
+    pub version: u64,
+    /// How many of this client's changes are pending.
+    pub pending: usize,
+    /// Whether the confirmed object is absent or deleted.
+    pub deleted: bool,
+    /// The code and message of the last rollback of one of this client's changes.
+    pub last_error: Option<(Code, String)>,
+}
+
+/// A consumer's copy of some collections and objects, with an optimistic overlay.
+#[derive(Debug)]
+pub struct Replica {
+    config: Config,
+    online: bool,
+    resyncing: bool,
+    collections: BTreeSet<String>,
+    watched_objects: BTreeMap<String, BTreeMap<String, Id>>,
+    objects: BTreeMap<String, BTreeMap<String, ObjectEntry>>,
+    rids: HashMap<String, (String, String)>,
+    loads: HashMap<String, LoadJob>,
+    next_id: u64,
+    out: Out,
+}
+
+#[derive(Debug, Default)]
+struct Out {
+    transmits: VecDeque<Transmit>,
+    notices: VecDeque<Notice>,
+}
+
+impl Replica {
+    /// An empty, offline replica.
+    pub fn new(config: Config) -> Replica {
+        Replica {
+            config,
+            online: false,
+            resyncing: false,
+            collections: BTreeSet::new(),
+            watched_objects: BTreeMap::new(),
+            objects: BTreeMap::new(),
+            rids: HashMap::new(),
+            loads: HashMap::new(),
+            next_id: 0,
+            out: Out::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The connection state.
+    pub fn status(&self) -> Status {
+        match (self.online, self.resyncing) {
+            (false, _) => Status::Offline,
+            (true, true) => Status::Resyncing,
+            (true, false) => Status::Online,
+        }
+    }
+
+    /// The topic filters the shell must hold (SUBACK received) for this replica: its reply topic
+    /// and the events of everything it follows.
+    pub fn subscriptions(&self) -> Vec<String> {
+        let t = &self.config.topics;
+        let mut subs = vec![t.reply(&self.config.client)];
+        subs.extend(self.collections.iter().map(|c| t.collection_events(c)));
+        for (c, ids) in &self.watched_objects {
+            if !self.collections.contains(c) {
+                subs.extend(ids.values().map(|id| t.event(c, id)));
+            }
+        }
+        subs
+    }
+
+    /// Follows a whole collection. Call it once the shell holds the collection's event
+    /// subscription; if online, the load starts at once.
+    pub fn watch_collection(&mut self, now: u64, collection: &str) -> Result<()> {
+        topic::check_collection(collection)?;
+        if self.collections.insert(collection.to_string()) && self.online {
+            self.start_collection_load(now, collection);
+        }
+        Ok(())
+    }
+
+    /// Follows one object. Call it once the shell holds the object's event subscription.
+    pub fn watch_object(&mut self, now: u64, collection: &str, id: &Id) -> Result<()> {
+        topic::check_collection(collection)?;
+        let ids = self.watched_objects.entry(collection.to_string()).or_default();
+        if ids.insert(id.key(), id.clone()).is_none() && self.online && !self.collections.contains(collection) {
+            self.start_ids_load(now, collection, vec![id.clone()]);
+        }
+        Ok(())
+    }
+
+    /// The connection is up (and the subscriptions are held): resynchronise, then send.
+    pub fn connected(&mut self, now: u64) {
+        self.online = true;
+        self.loads.clear();
+        let collections: Vec<String> = self.collections.iter().cloned().collect();
+        for c in &collections {
+            self.start_collection_load(now, c);
+        }
+        let objects: Vec<(String, Vec<Id>)> = self
+            .watched_objects
+            .iter()
+            .filter(|(c, _)| !self.collections.contains(*c))
+            .map(|(c, ids)| (c.clone(), ids.values().cloned().collect()))
+            .collect();
+        for (c, ids) in objects {
+            for chunk in ids.chunks(Limits::MAX_LOAD_IDS) {
+                self.start_ids_load(now, &c, chunk.to_vec());
+            }
+        }
+        self.resyncing = !self.loads.is_empty();
+        self.out.notices.push_back(Notice::Status(self.status()));
+        if !self.resyncing {
+            self.send_all(now);
+        }
+    }
+
+    /// The connection is down: changes queue until [`Replica::connected`].
+    pub fn disconnected(&mut self) {
+        if !self.online {
+            return;
+        }
+        self.online = false;
+        self.resyncing = false;
+        self.loads.clear();
+        for entry in self.objects.values_mut().flat_map(|m| m.values_mut()) {
+            entry.failure = None;
+            if let Some(f) = entry.pending.first_mut().and_then(|p| p.flight.as_mut()) {
+                f.give_up_at = None;
+            }
+        }
+        self.out.notices.push_back(Notice::Status(Status::Offline));
+    }
+
+    /// Makes a change: applies it to the view at once (pending) and queues its request. `op` is
+    /// a request without `type`, `rid`, `collection` and `base`:
+    /// `{"op": "update", "id": …, "update": {…}, "policy": "merge"}`. Returns the request id.
+    ///
+    /// Errors, with nothing changed: the op is malformed or invalid, an insert of an object the
+    /// view holds (`conflict`), a change of an object the view does not hold (`not_found`), or
+    /// an update that cannot apply to the view (`invalid_update`).
+    pub fn request(&mut self, now: u64, collection: &str, op: Value) -> Result<String> {
+        let Value::Object(mut map) = op else {
+            return Err(Violation::malformed("a change is a JSON object"));
+        };
+        let rid = self.fresh_id("r");
+        map.insert("type".into(), "request".into());
+        map.insert("rid".into(), rid.clone().into());
+        map.insert("collection".into(), collection.into());
+        map.insert("base".into(), 0.into());
+        let request = Request::from_map(map, &self.config.limits)?;
+        let limits = &self.config.limits;
+        let key = request.id.key();
+        let entry = self
+            .objects
+            .entry(collection.to_string())
+            .or_default()
+            .entry(key.clone())
+            .or_insert_with(|| ObjectEntry::new(request.id.clone()));
+        let view = entry.view(limits);
+        let refusal = match (&request.change, &view) {
+            (Change::Insert(_), Some(_)) => {
+                Some(Violation::new(Code::Conflict, format!("{} already exists", request.id)))
+            }
+            (Change::Update(_) | Change::Replace(_) | Change::Delete, None) => {
+                Some(Violation::new(Code::NotFound, format!("{} does not exist", request.id)))
+            }
+            (Change::Update(update), Some(doc)) => update.apply(doc, limits).err(),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            if entry.is_empty() {
+                self.objects.get_mut(collection).map(|m| m.remove(&key));
+            }
+            return Err(refusal);
+        }
+        let base = entry.pending.is_empty().then_some(entry.version);
+        entry.pending.push(Pending {
+            rid: rid.clone(),
+            change: request.change,
+            policy: request.policy,
+            base,
+            flight: None,
+        });
+        self.rids.insert(rid.clone(), (collection.to_string(), key.clone()));
+        self.out.notices.push_back(Notice::Changed { collection: collection.to_string(), id: request.id });
+        self.send_head(now, collection, &key);
+        Ok(rid)
+    }
+
+    /// Handles one message received on `topic`. A message that cannot be read, or that does not
+    /// belong on its topic, is an error and changes nothing.
+    pub fn handle(&mut self, now: u64, topic: &str, payload: &[u8]) -> Result<()> {
+        let route = self.config.topics.parse(topic)?;
+        let message = Message::parse(payload, &self.config.limits)?;
+        match (route, message) {
+            (Route::Event { .. }, Message::Event(e)) => self.on_event(now, e),
+            (Route::Reply { client }, m) if client == self.config.client => match m {
+                Message::Event(e) => self.on_event(now, e),
+                Message::Reject(r) => self.on_reject(now, r),
+                Message::Replay(r) => self.on_replay(now, r),
+                Message::Snapshot(s) => self.on_snapshot(now, s),
+                other => {
+                    return Err(Violation::malformed(format!("a {} is not sent to a client", other.kind())));
+                }
+            },
+            (_, m) => return Err(Violation::malformed(format!("a {} does not belong on {topic}", m.kind()))),
+        }
+        Ok(())
+    }
+
+    /// Acts on the time: resends requests, failures and load pages, and gives up on requests in
+    /// flight too long.
+    pub fn handle_timeout(&mut self, now: u64) {
+        if !self.online {
+            return;
+        }
+        let cfg = &self.config;
+        let mut gave_up = Vec::new();
+        for (collection, objects) in &mut self.objects {
+            for (key, entry) in objects.iter_mut() {
+                if !self.resyncing {
+                    if let Some(head) = entry.pending.first_mut() {
+                        if let Some(flight) = head.flight.as_mut() {
+                            if flight.give_up_at.is_some_and(|t| t <= now) {
+                                gave_up.push((collection.clone(), key.clone()));
+                            } else if flight.resend_at <= now {
+                                flight.backoff = (flight.backoff * 2).min(cfg.max_backoff);
+                                flight.resend_at = now + flight.backoff;
+                                let base = head.base.expect("a request in flight has a base");
+                                let request = request_of(collection, entry.id.clone(), base, head);
+                                send(
+                                    &mut self.out,
+                                    cfg.topics.request(&cfg.client, collection),
+                                    Message::Request(request),
+                                );
+                            }
+                        }
+                    }
+                }
+                if let Some((at, backoff)) = entry.failure {
+                    if at <= now {
+                        if entry.has_gap() {
+                            let backoff = (backoff * 2).min(cfg.max_backoff);
+                            entry.failure = Some((now + backoff, backoff));
+                            let failure = Failure {
+                                collection: collection.clone(),
+                                id: entry.id.clone(),
+                                version: entry.version,
+                            };
+                            send(&mut self.out, cfg.topics.failure(&cfg.client, collection), Message::Failure(failure));
+                        } else {
+                            entry.failure = None;
+                        }
+                    }
+                }
+            }
+        }
+        let load_retry = cfg.load_retry;
+        for (collection, key) in gave_up {
+            self.roll_back_head(
+                &collection,
+                &key,
+                Code::Timeout,
+                "no outcome arrived in time; the change may still be applied later".into(),
+                None,
+            );
+        }
+        let due: Vec<String> = self.loads.iter().filter(|(_, j)| j.retry_at <= now).map(|(l, _)| l.clone()).collect();
+        for lid in due {
+            let job = self.loads.get_mut(&lid).expect("listed above");
+            job.retry_at = now + load_retry;
+            let load = load_of(&lid, job);
+            let topic = self.config.topics.load(&self.config.client, &job.collection);
+            send(&mut self.out, topic, Message::Load(load));
+        }
+    }
+
+    /// When [`Replica::handle_timeout`] should next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if !self.online {
+            return None;
+        }
+        let mut next: Option<u64> = None;
+        let mut consider = |t: u64| next = Some(next.map_or(t, |n| n.min(t)));
+        for entry in self.objects.values().flat_map(|m| m.values()) {
+            if !self.resyncing {
+                if let Some(f) = entry.pending.first().and_then(|p| p.flight) {
+                    consider(f.resend_at);
+                    if let Some(t) = f.give_up_at {
+                        consider(t);
+                    }
+                }
+            }
+            if let Some((at, _)) = entry.failure {
+                consider(at);
+            }
+        }
+        for job in self.loads.values() {
+            consider(job.retry_at);
+        }
+        next
+    }
+
+    /// The next message to publish.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    /// The next notice for the application.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.out.notices.pop_front()
+    }
+
+    /// The optimistic view of an object: `None` if absent or deleted.
+    pub fn get(&self, collection: &str, id: &Id) -> Option<Document> {
+        self.objects.get(collection)?.get(&id.key())?.view(&self.config.limits)
+    }
+
+    /// The optimistic view of every object of a collection, in id key order.
+    pub fn list(&self, collection: &str) -> Vec<(Id, Document)> {
+        let Some(objects) = self.objects.get(collection) else { return Vec::new() };
+        objects.values().filter_map(|e| e.view(&self.config.limits).map(|d| (e.id.clone(), d))).collect()
+    }
+
+    /// The confirmed state of an object: its version and document.
+    pub fn confirmed(&self, collection: &str, id: &Id) -> Option<(u64, Option<&Document>)> {
+        let e = self.objects.get(collection)?.get(&id.key())?;
+        Some((e.version, e.doc.as_ref()))
+    }
+
+    /// Per-object information for a UI.
+    pub fn meta(&self, collection: &str, id: &Id) -> Option<ObjectMeta> {
+        let e = self.objects.get(collection)?.get(&id.key())?;
+        Some(ObjectMeta {
+            version: e.version,
+            pending: e.pending.len(),
+            deleted: e.doc.is_none(),
+            last_error: e.last_error.clone(),
+        })
+    }
+
+    /// How many of this client's changes are pending, over all objects.
+    pub fn pending_count(&self) -> usize {
+        self.objects.values().flat_map(|m| m.values()).map(|e| e.pending.len()).sum()
+    }
+
+    // ---- incoming messages ----
+
+    /// Whether this replica follows an object (or has changes of its own pending on it).
+    fn follows(&self, collection: &str, key: &str) -> bool {
+        self.collections.contains(collection)
+            || self.watched_objects.get(collection).is_some_and(|ids| ids.contains_key(key))
+            || self.objects.get(collection).and_then(|m| m.get(key)).is_some_and(|e| !e.pending.is_empty())
+    }
+
+    fn loading(&self, collection: &str, key: &str) -> bool {
+        self.loads.values().any(|j| j.covers(collection, key))
+    }
+
+    fn on_event(&mut self, now: u64, event: Event) {
+        let collection = event.collection.clone();
+        let key = event.id.key();
+        if !self.follows(&collection, &key) {
+            return;
+        }
+        let loading = self.loading(&collection, &key);
+        let limits = self.config.limits.clone();
+        let max_early = self.config.max_early;
+        let entry = self.entry(&collection, &event.id);
+        let mut settled = Vec::new();
+        let verdict = entry.judge(event.clone(), max_early, &limits);
+        match verdict {
+            Judgement::Merged => {
+                settled.push(event);
+                settled.extend(entry.drain_early(&limits));
+            }
+            Judgement::Ignored => settled.push(event),
+            Judgement::Kept => {}
+        }
+        let changed = verdict == Judgement::Merged;
+        let gap = entry.has_gap();
+        if !gap {
+            entry.failure = None;
+        }
+        for e in settled {
+            self.confirm_if_ours(now, &e);
+        }
+        if changed {
+            self.changed(&collection, &key);
+        }
+        if gap && !loading {
+            self.report_gap(now, &collection, &key);
+        }
+    }
+
+    fn on_reject(&mut self, now: u64, reject: Reject) {
+        let Some(rid) = reject.rid.clone() else { return };
+        let Some((collection, key)) = self.rids.get(&rid).cloned() else { return };
+        let Some(entry) = self.objects.get_mut(&collection).and_then(|m| m.get_mut(&key)) else { return };
+        let Some(head) = entry.pending.first_mut() else { return };
+        if head.rid != rid || head.flight.is_none() {
+            return;
+        }
+        if reject.code == Code::Internal {
+            // Nothing was applied and nothing recorded: the same request may simply be retried.
+            if let Some(f) = head.flight.as_mut() {
+                f.resend_at = now + f.backoff;
+            }
+            return;
+        }
+        let behind = reject.current.is_some_and(|c| c > entry.version);
+        self.roll_back_head(&collection, &key, reject.code, reject.message, reject.current);
+        if behind && self.follows(&collection, &key) && !self.loading(&collection, &key) {
+            // The bridge holds a newer version than we do: fetch it, so the user sees what won.
+            self.send_failure(now, &collection, &key);
+        }
+    }
+
+    fn on_replay(&mut self, now: u64, replay: Replay) {
+        let key = replay.id.key();
+        if !self.follows(&replay.collection, &key) {
+            return;
+        }
+        match replay.body {
+            ReplayBody::Events(events) => {
+                for e in events {
+                    self.on_event(now, e);
+                }
+            }
+            ReplayBody::Snapshot(state) => {
+                self.take_states(now, &replay.collection, vec![state]);
+            }
+        }
+        self.rejudge(now, &replay.collection, &key);
+    }
+
+    fn on_snapshot(&mut self, now: u64, page: Snapshot) {
+        let Some(mut job) = self.loads.remove(&page.lid) else {
+            // An answer to a page already done: the states are still good to merge.
+            let states = page.objects.into_iter().filter(|s| self.follows(&page.collection, &s.id.key())).collect();
+            self.take_states(now, &page.collection, states);
+            return;
+        };
+        if let LoadKind::Collection { seen, .. } = &mut job.kind {
+            seen.extend(page.objects.iter().map(|s| s.id.key()));
+        }
+        self.take_states(now, &page.collection, page.objects);
+        match (&mut job.kind, page.next) {
+            (LoadKind::Collection { after, .. }, Some(next)) => {
+                *after = Some(next);
+                job.retry_at = now + self.config.load_retry;
+                let lid = self.fresh_id("l");
+                let load = load_of(&lid, &job);
+                send(&mut self.out, self.config.topics.load(&self.config.client, &job.collection), Message::Load(load));
+                self.loads.insert(lid, job);
+            }
+            _ => self.finish_load(now, job),
+        }
+    }
+
+    // ---- state changes ----
+
+    fn entry(&mut self, collection: &str, id: &Id) -> &mut ObjectEntry {
+        self.objects
+            .entry(collection.to_string())
+            .or_default()
+            .entry(id.key())
+            .or_insert_with(|| ObjectEntry::new(id.clone()))
+    }
+
+    fn changed(&mut self, collection: &str, key: &str) {
+        if let Some(e) = self.objects.get(collection).and_then(|m| m.get(key)) {
+            self.out.notices.push_back(Notice::Changed { collection: collection.to_string(), id: e.id.clone() });
+        }
+    }
+
+    fn take_states(&mut self, now: u64, collection: &str, states: Vec<ObjectState>) {
+        for state in states {
+            let key = state.id.key();
+            let entry = self.entry(collection, &state.id);
+            if entry.take_state(state.version, state.doc) {
+                self.changed(collection, &key);
+            }
+            self.rejudge(now, collection, &key);
+        }
+    }
+
+    /// Merges the early events of an object that now follow, and reports a gap if one remains.
+    fn rejudge(&mut self, now: u64, collection: &str, key: &str) {
+        let limits = self.config.limits.clone();
+        let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { return };
+        let merged = entry.drain_early(&limits);
+        let gap = entry.has_gap();
+        if !gap {
+            entry.failure = None;
+        }
+        let any = !merged.is_empty();
+        for e in merged {
+            self.confirm_if_ours(now, &e);
+        }
+        if any {
+            self.changed(collection, key);
+        }
+        if gap && !self.loading(collection, key) {
+            self.report_gap(now, collection, key);
+        }
+    }
+
+    fn finish_load(&mut self, now: u64, job: LoadJob) {
+        let collection = job.collection.clone();
+        if let LoadKind::Collection { before, seen, .. } = job.kind {
+            // §12.2: what we held when the load began, unchanged since and listed by no page, was
+            // deleted while we were not looking.
+            for (key, version) in before {
+                if seen.contains(&key) {
+                    continue;
+                }
+                let Some(entry) = self.objects.get_mut(&collection).and_then(|m| m.get_mut(&key)) else { continue };
+                if entry.version == version && entry.doc.is_some() {
+                    entry.version = 0;
+                    entry.doc = None;
+                    self.changed(&collection, &key);
+                }
+            }
+            self.out.notices.push_back(Notice::Loaded { collection: collection.clone() });
+        }
+        let keys: Vec<String> = self.objects.get(&collection).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        for key in keys {
+            self.rejudge(now, &collection, &key);
+        }
+        if let Some(m) = self.objects.get_mut(&collection) {
+            m.retain(|_, e| !e.is_empty());
+        }
+        if self.resyncing && self.loads.is_empty() {
+            self.resyncing = false;
+            self.out.notices.push_back(Notice::Status(Status::Online));
+            self.send_all(now);
+        }
+    }
+
+    fn confirm_if_ours(&mut self, now: u64, event: &Event) {
+        if event.client != self.config.client {
+            return;
+        }
+        let key = event.id.key();
+        let Some(entry) = self.objects.get_mut(&event.collection).and_then(|m| m.get_mut(&key)) else { return };
+        let is_head = entry.pending.first().is_some_and(|p| p.rid == event.rid && p.flight.is_some());
+        if !is_head || event.version > entry.version {
+            return;
+        }
+        let head = entry.pending.remove(0);
+        if let Some(next) = entry.pending.first_mut() {
+            next.base.get_or_insert(event.version);
+        }
+        self.rids.remove(&head.rid);
+        self.out.notices.push_back(Notice::Confirmed { rid: head.rid, event: event.clone() });
+        self.changed(&event.collection, &key);
+        self.send_head(now, &event.collection, &key);
+    }
+
+    /// Rolls back the change in flight of an object, and every change waiting behind it.
+    fn roll_back_head(&mut self, collection: &str, key: &str, code: Code, message: String, current: Option<u64>) {
+        let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { return };
+        let id = entry.id.clone();
+        let dropped: Vec<Pending> = entry.pending.drain(..).collect();
+        entry.last_error = Some((code, message.clone()));
+        for (i, p) in dropped.into_iter().enumerate() {
+            self.rids.remove(&p.rid);
+            let (code, message) = if i == 0 {
+                (code, message.clone())
+            } else {
+                (Code::Aborted, "an earlier change of the same object was rolled back".to_string())
+            };
+            self.out.notices.push_back(Notice::RolledBack {
+                rid: p.rid,
+                collection: collection.to_string(),
+                id: id.clone(),
+                code,
+                message,
+                current: if i == 0 { current } else { None },
+            });
+        }
+        self.changed(collection, key);
+    }
+
+    // ---- outgoing messages ----
+
+    fn fresh_id(&mut self, kind: &str) -> String {
+        self.next_id += 1;
+        format!("{}-{kind}{}", self.config.id_prefix, self.next_id)
+    }
+
+    fn can_send(&self) -> bool {
+        self.online && !self.resyncing
+    }
+
+    /// Sends the first pending change of an object if it is not in flight and its base is known.
+    fn send_head(&mut self, now: u64, collection: &str, key: &str) {
+        if !self.can_send() {
+            return;
+        }
+        let cfg = &self.config;
+        let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { return };
+        let id = entry.id.clone();
+        let Some(head) = entry.pending.first_mut() else { return };
+        let Some(base) = head.base else { return };
+        if head.flight.is_some() {
+            return;
+        }
+        head.flight = Some(Flight {
+            resend_at: now + cfg.resend_after,
+            backoff: cfg.resend_after,
+            give_up_at: cfg.request_timeout.map(|t| now + t),
+        });
+        let request = request_of(collection, id, base, head);
+        send(&mut self.out, cfg.topics.request(&cfg.client, collection), Message::Request(request));
+    }
+
+    /// After a resync: publishes again every request in flight, then the first waiting ones.
+    fn send_all(&mut self, now: u64) {
+        let heads: Vec<(String, String)> = self
+            .objects
+            .iter()
+            .flat_map(|(c, m)| {
+                m.iter().filter(|(_, e)| !e.pending.is_empty()).map(move |(k, _)| (c.clone(), k.clone()))
+            })
+            .collect();
+        for (collection, key) in heads {
+            if let Some(head) =
+                self.objects.get_mut(&collection).and_then(|m| m.get_mut(&key)).and_then(|e| e.pending.first_mut())
+            {
+                head.flight = None;
+            }
+            self.send_head(now, &collection, &key);
+        }
+    }
+
+    fn report_gap(&mut self, now: u64, collection: &str, key: &str) {
+        let outstanding = self.objects.get(collection).and_then(|m| m.get(key)).is_some_and(|e| e.failure.is_some());
+        if !outstanding {
+            self.send_failure(now, collection, key);
+        }
+    }
+
+    fn send_failure(&mut self, now: u64, collection: &str, key: &str) {
+        if !self.online {
+            return;
+        }
+        let cfg = &self.config;
+        let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { return };
+        entry.failure = Some((now + cfg.failure_retry, cfg.failure_retry));
+        let failure = Failure { collection: collection.to_string(), id: entry.id.clone(), version: entry.version };
+        send(&mut self.out, cfg.topics.failure(&cfg.client, collection), Message::Failure(failure));
+    }
+
+    fn start_collection_load(&mut self, now: u64, collection: &str) {
+        let before = self
+            .objects
+            .get(collection)
+            .map(|m| m.iter().filter(|(_, e)| e.doc.is_some()).map(|(k, e)| (k.clone(), e.version)).collect())
+            .unwrap_or_default();
+        let kind = LoadKind::Collection { after: None, before, seen: BTreeSet::new() };
+        self.start_load(now, collection, kind);
+    }
+
+    fn start_ids_load(&mut self, now: u64, collection: &str, ids: Vec<Id>) {
+        self.start_load(now, collection, LoadKind::Ids(ids));
+    }
+
+    fn start_load(&mut self, now: u64, collection: &str, kind: LoadKind) {
+        let lid = self.fresh_id("l");
+        let job = LoadJob { collection: collection.to_string(), kind, retry_at: now + self.config.load_retry };
+        let load = load_of(&lid, &job);
+        send(&mut self.out, self.config.topics.load(&self.config.client, collection), Message::Load(load));
+        self.loads.insert(lid, job);
+    }
+}
+
+fn send(out: &mut Out, topic: String, message: Message) {
+    out.transmits.push_back(Transmit { topic, payload: message.to_bytes() });
+}
+
+fn request_of(collection: &str, id: Id, base: u64, p: &Pending) -> Request {
+    Request {
+        rid: p.rid.clone(),
+        collection: collection.to_string(),
+        id,
+        base,
+        change: p.change.clone(),
+        policy: p.policy,
+    }
+}
+
+fn load_of(lid: &str, job: &LoadJob) -> Load {
+    let scope = match &job.kind {
+        LoadKind::Collection { after, .. } => LoadScope::Collection { after: after.clone() },
+        LoadKind::Ids(ids) => LoadScope::Ids(ids.clone()),
+    };
+    Load { lid: lid.to_string(), collection: job.collection.clone(), scope, limit: None }
+}

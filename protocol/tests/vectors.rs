@@ -1,0 +1,326 @@
+//! Runs the conformance vectors of `protocol/vectors/` that concern messages and state machines:
+//! `topics.json`, `validate.json`, `decide.json` and `replica.json` (PROTOCOL.md §14).
+//!
+//! In `replica.json`, a string that starts with `~` (`"~r1"`) is a variable: in an expected
+//! message it binds to the actual value the first time and must equal it afterwards; in a
+//! received message it is replaced by its value. This keeps the vectors free of any one
+//! implementation's way of generating request and load ids.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use vmm_protocol::decide::{self, Decision, Outcome, Stored};
+use vmm_protocol::message::{Event, Message, Reject, Request};
+use vmm_protocol::replica::{Config, Notice, Replica, Status};
+use vmm_protocol::topic::{Route, Topics};
+use vmm_protocol::{value, Id, Limits};
+
+fn cases(file: &str) -> Vec<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let cases = doc["cases"].as_array().unwrap_or_else(|| panic!("{file} has no cases")).clone();
+    assert!(!cases.is_empty(), "{file} has no cases");
+    cases
+}
+
+fn name(case: &Value) -> &str {
+    case["name"].as_str().expect("every case has a name")
+}
+
+fn route_json(route: &Route) -> Value {
+    match route {
+        Route::Request { client, collection } => json!({"kind": "request", "client": client, "collection": collection}),
+        Route::Failure { client, collection } => json!({"kind": "failure", "client": client, "collection": collection}),
+        Route::Load { client, collection } => json!({"kind": "load", "client": client, "collection": collection}),
+        Route::Event { collection, id } => json!({"kind": "event", "collection": collection, "id": id.to_value()}),
+        Route::Reply { client } => json!({"kind": "reply", "client": client}),
+    }
+}
+
+#[test]
+fn topic_vectors() {
+    for case in cases("topics.json") {
+        let n = name(&case);
+        match case["kind"].as_str().unwrap() {
+            "topic" => {
+                let topics = Topics::new(case["prefix"].as_str().unwrap()).unwrap();
+                let topic = case["topic"].as_str().unwrap();
+                match topics.parse(topic) {
+                    Ok(route) => {
+                        assert_eq!(route_json(&route), case["route"], "{n}");
+                        let built = match &route {
+                            Route::Request { client, collection } => topics.request(client, collection),
+                            Route::Failure { client, collection } => topics.failure(client, collection),
+                            Route::Load { client, collection } => topics.load(client, collection),
+                            Route::Event { collection, id } => topics.event(collection, id),
+                            Route::Reply { client } => topics.reply(client),
+                        };
+                        assert_eq!(built, topic, "{n}: building the route gives the topic back");
+                    }
+                    Err(e) => assert!(case.get("error").is_some(), "{n}: refused with {e}"),
+                }
+                if case.get("error").is_some() {
+                    assert!(topics.parse(topic).is_err(), "{n}: accepted");
+                }
+            }
+            "id_key" => {
+                let id = Id::from_value(&case["id"]).unwrap_or_else(|e| panic!("{n}: {e}"));
+                assert_eq!(id.key(), case["key"].as_str().unwrap(), "{n}");
+                assert_eq!(Id::from_key(case["key"].as_str().unwrap()).unwrap(), id, "{n}");
+            }
+            "bad_key" => assert!(Id::from_key(case["key"].as_str().unwrap()).is_err(), "{n}: accepted"),
+            "bad_id" => assert!(Id::from_value(&case["id"]).is_err(), "{n}: accepted"),
+            "bad_prefix" => assert!(Topics::new(case["prefix"].as_str().unwrap()).is_err(), "{n}: accepted"),
+            other => panic!("{n}: unknown kind {other}"),
+        }
+    }
+}
+
+fn payload_of(case: &Value) -> Vec<u8> {
+    if let Some(raw) = case.get("raw") {
+        raw.as_str().unwrap().as_bytes().to_vec()
+    } else {
+        let v = case.get("payload").or_else(|| case.get("invalid")).expect("payload, invalid or raw");
+        serde_json::to_vec(v).unwrap()
+    }
+}
+
+#[test]
+fn validate_vectors() {
+    for case in cases("validate.json") {
+        let n = name(&case);
+        let mut limits = Limits::default();
+        if let Some(max) = case.get("max_payload") {
+            limits.max_payload = max.as_u64().unwrap() as usize;
+        }
+        let payload = payload_of(&case);
+        let is_request = case.get("raw").is_some()
+            || case.get("payload").or_else(|| case.get("invalid")).is_some_and(|p| p["type"] == "request");
+        let verdict = &case["verdict"];
+        if is_request {
+            match (Request::parse(&payload, &limits), verdict) {
+                (Ok(request), Value::String(ok)) if ok == "ok" => {
+                    if let Some(canonical) = case.get("canonical") {
+                        assert_eq!(&request.to_value(), canonical, "{n}: canonical form");
+                    }
+                    assert!(case.get("payload").is_some(), "{n}: a valid request belongs under \"payload\"");
+                }
+                (Err(reject), Value::Object(expected)) => {
+                    assert_eq!(reject.code.as_str(), expected["code"], "{n}: {}", reject.message);
+                    if let Some(path) = expected.get("path") {
+                        assert_eq!(reject.path.as_deref(), path.as_str(), "{n}: path ({})", reject.message);
+                    }
+                    if let Some(rid) = expected.get("rid") {
+                        assert_eq!(reject.rid.as_deref(), rid.as_str(), "{n}: salvaged rid");
+                    }
+                }
+                (got, want) => panic!("{n}: got {got:?}, want {want}"),
+            }
+        } else {
+            match (Message::parse(&payload, &limits), verdict) {
+                (Ok(m), Value::String(ok)) if ok == "ok" => {
+                    if let Some(canonical) = case.get("canonical") {
+                        assert_eq!(&m.to_value(), canonical, "{n}: canonical form");
+                    }
+                }
+                (Err(v), Value::Object(expected)) => {
+                    assert_eq!(v.code().as_str(), expected["code"], "{n}: {v}");
+                    if let Some(path) = expected.get("path") {
+                        assert_eq!(v.path(), path.as_str(), "{n}: path ({v})");
+                    }
+                }
+                (got, want) => panic!("{n}: got {got:?}, want {want}"),
+            }
+        }
+    }
+}
+
+fn event_of(v: &Value) -> Event {
+    match Message::from_value(v.clone(), &Limits::default()) {
+        Ok(Message::Event(e)) => e,
+        other => panic!("not an event: {v} ({other:?})"),
+    }
+}
+
+fn reject_of(v: &Value) -> Reject {
+    match Message::from_value(v.clone(), &Limits::default()) {
+        Ok(Message::Reject(r)) => r,
+        other => panic!("not a reject: {v} ({other:?})"),
+    }
+}
+
+#[test]
+fn decide_vectors() {
+    for case in cases("decide.json") {
+        let n = name(&case);
+        let limits = Limits::default();
+        let request = Request::parse(&serde_json::to_vec(&case["request"]).unwrap(), &limits)
+            .unwrap_or_else(|r| panic!("{n}: bad request in vector: {}", r.message));
+        let doc = match &case["stored"]["doc"] {
+            Value::Null => None,
+            d => Some(value::canonicalize_document(d.clone(), &limits).unwrap()),
+        };
+        let stored = Stored { version: case["stored"]["version"].as_u64().unwrap(), doc };
+        let prior = match case.get("prior") {
+            None | Some(Value::Null) => None,
+            Some(p) if p.get("applied").is_some() => Some(Outcome::Applied(event_of(&p["applied"]))),
+            Some(p) => Some(Outcome::Rejected(reject_of(&p["rejected"]))),
+        };
+        let history: Vec<Event> =
+            case.get("history").and_then(Value::as_array).map(|h| h.iter().map(event_of).collect()).unwrap_or_default();
+        let now = case.get("now").and_then(Value::as_u64);
+        let client = case["client"].as_str().unwrap();
+        if let Some(needed) = case.get("history_needed") {
+            let got = decide::history_needed(&request, stored.version).map(|r| json!([r.start(), r.end()]));
+            assert_eq!(got.unwrap_or(Value::Null), *needed, "{n}: history_needed");
+        }
+        let decision = decide::decide(client, &request, prior.as_ref(), &stored, &history, now, &limits);
+        let expect = &case["expect"];
+        match decision {
+            Decision::Apply { event, doc } => {
+                let want = expect.get("apply").unwrap_or_else(|| panic!("{n}: applied, expected {expect}"));
+                assert_eq!(event.to_value(), want["event"], "{n}: event");
+                assert_eq!(doc.map_or(Value::Null, Value::Object), want["doc"], "{n}: stored document");
+            }
+            Decision::Reject(reject) => {
+                let want = expect
+                    .get("reject")
+                    .unwrap_or_else(|| panic!("{n}: rejected ({}), expected {expect}", reject.message));
+                assert_eq!(reject.code.as_str(), want["code"], "{n}: {}", reject.message);
+                assert_eq!(reject.current.map_or(Value::Null, Value::from), want["current"], "{n}: current");
+                if let Some(path) = want.get("path") {
+                    assert_eq!(reject.path.as_deref(), path.as_str(), "{n}: path");
+                }
+                assert_eq!(reject.rid.as_deref(), Some(request.rid.as_str()), "{n}: the reject carries the rid");
+            }
+            Decision::Duplicate(outcome) => {
+                let want = expect.get("duplicate").unwrap_or_else(|| panic!("{n}: duplicate, expected {expect}"));
+                let got = match outcome {
+                    Outcome::Applied(e) => e.to_value(),
+                    Outcome::Rejected(r) => r.to_value(),
+                };
+                assert_eq!(&got, want, "{n}");
+            }
+        }
+    }
+}
+
+/// Variables of a replica script.
+#[derive(Default)]
+struct Vars(HashMap<String, Value>);
+
+impl Vars {
+    fn matches(&mut self, expected: &Value, actual: &Value) -> bool {
+        match (expected, actual) {
+            (Value::String(s), _) if s.starts_with('~') => match self.0.get(s) {
+                Some(bound) => bound == actual,
+                None => {
+                    self.0.insert(s.clone(), actual.clone());
+                    true
+                }
+            },
+            (Value::Object(e), Value::Object(a)) => {
+                e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|av| self.matches(v, av)))
+            }
+            (Value::Array(e), Value::Array(a)) => {
+                e.len() == a.len() && e.iter().zip(a).all(|(ev, av)| self.matches(ev, av))
+            }
+            _ => expected == actual,
+        }
+    }
+
+    fn substitute(&self, v: &Value) -> Value {
+        match v {
+            Value::String(s) if s.starts_with('~') => {
+                self.0.get(s).cloned().unwrap_or_else(|| panic!("unbound variable {s}"))
+            }
+            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), self.substitute(v))).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.substitute(v)).collect()),
+            other => other.clone(),
+        }
+    }
+}
+
+#[test]
+fn replica_vectors() {
+    for case in cases("replica.json") {
+        let n = name(&case);
+        let mut config =
+            Config::new(case["client"].as_str().unwrap(), case["id_prefix"].as_str().unwrap_or("p")).unwrap();
+        if let Some(t) = case.get("request_timeout") {
+            config.request_timeout = t.as_u64();
+        }
+        let mut replica = Replica::new(config);
+        let mut vars = Vars::default();
+        let mut now = 0;
+        for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
+            let at = format!("{n}, step {i}");
+            if let Some(t) = step.get("now").and_then(Value::as_u64) {
+                now = t;
+            }
+            if let Some(c) = step.get("watch") {
+                replica.watch_collection(now, c.as_str().unwrap()).unwrap();
+            } else if step.get("connect").is_some() {
+                replica.connected(now);
+            } else if step.get("disconnect").is_some() {
+                replica.disconnected();
+            } else if let Some(t) = step.get("tick") {
+                now = t.as_u64().unwrap();
+                replica.handle_timeout(now);
+            } else if let Some(r) = step.get("request") {
+                let result = replica.request(now, r["collection"].as_str().unwrap(), vars.substitute(&r["op"]));
+                match (result, step.get("error")) {
+                    (Ok(rid), None) => {
+                        let var = step["bind"].as_str().unwrap_or_else(|| panic!("{at}: a request step binds its rid"));
+                        assert!(vars.matches(&json!(var), &json!(rid)), "{at}");
+                    }
+                    (Err(e), Some(code)) => assert_eq!(e.code().as_str(), code, "{at}: {e}"),
+                    (got, want) => panic!("{at}: got {got:?}, want error {want:?}"),
+                }
+            } else if let Some(r) = step.get("receive") {
+                let payload = serde_json::to_vec(&vars.substitute(&r["message"])).unwrap();
+                let result = replica.handle(now, r["topic"].as_str().unwrap(), &payload);
+                match step.get("error") {
+                    None => result.unwrap_or_else(|e| panic!("{at}: {e}")),
+                    Some(code) => assert_eq!(result.unwrap_err().code().as_str(), code, "{at}"),
+                }
+            } else if let Some(expected) = step.get("sent") {
+                let sent: Vec<Value> = std::iter::from_fn(|| replica.poll_transmit())
+                    .map(|t| json!({"topic": t.topic, "message": serde_json::from_slice::<Value>(&t.payload).unwrap()}))
+                    .collect();
+                assert!(vars.matches(expected, &Value::Array(sent.clone())), "{at}: sent {}", Value::Array(sent));
+            } else if let Some(expected) = step.get("outcomes") {
+                let got: Vec<Value> = std::iter::from_fn(|| replica.poll_notice())
+                    .filter_map(|notice| match notice {
+                        Notice::Confirmed { rid, event } => Some(json!({"confirmed": rid, "version": event.version})),
+                        Notice::RolledBack { rid, code, current, .. } => {
+                            Some(json!({"rolled_back": rid, "code": code.as_str(), "current": current}))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                assert!(vars.matches(expected, &Value::Array(got.clone())), "{at}: outcomes {}", Value::Array(got));
+            } else if let Some(v) = step.get("view") {
+                let id = Id::from_value(&v["id"]).unwrap();
+                let got = replica.get(v["collection"].as_str().unwrap(), &id).map_or(Value::Null, Value::Object);
+                assert_eq!(got, v["doc"], "{at}: view");
+            } else if let Some(m) = step.get("meta") {
+                let id = Id::from_value(&m["id"]).unwrap();
+                let meta = replica.meta(m["collection"].as_str().unwrap(), &id);
+                let got = meta.map_or(Value::Null, |m| json!({"version": m.version, "pending": m.pending}));
+                assert_eq!(got, json!({"version": m["version"], "pending": m["pending"]}), "{at}: meta");
+            } else if let Some(s) = step.get("status") {
+                let want = match s.as_str().unwrap() {
+                    "offline" => Status::Offline,
+                    "resyncing" => Status::Resyncing,
+                    "online" => Status::Online,
+                    other => panic!("{at}: unknown status {other}"),
+                };
+                assert_eq!(replica.status(), want, "{at}");
+            } else if !step.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("now")) {
+                panic!("{at}: unknown step {step}");
+            }
+        }
+    }
+}
