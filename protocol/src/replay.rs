@@ -44,3 +44,67 @@ pub fn answer(failure: &Failure, stored: &Stored, history: &[Event], limits: &Li
     }
     replay
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Change;
+    use crate::{Id, Value};
+
+    fn failure(version: u64) -> Failure {
+        Failure { collection: "c".into(), id: Id::Int(1), version }
+    }
+
+    fn event(prev: u64, pad: usize) -> Event {
+        let update =
+            crate::update::Update::parse(serde_json::json!({"$set": {"pad": "x".repeat(pad)}}), &Limits::default())
+                .unwrap();
+        Event {
+            collection: "c".into(),
+            id: Id::Int(1),
+            prev,
+            version: prev + 1,
+            client: "a".into(),
+            rid: format!("r{prev}"),
+            at: None,
+            change: Change::Update(update),
+        }
+    }
+
+    fn stored(version: u64) -> Stored {
+        let mut doc = crate::value::Document::new();
+        doc.insert("_id".into(), Value::from(1));
+        Stored { version, doc: Some(doc) }
+    }
+
+    #[test]
+    fn a_complete_history_is_replayed_as_events_in_order() {
+        let history: Vec<Event> = (0..5).map(|p| event(p, 1)).collect();
+        let replay = answer(&failure(2), &stored(5), &history, &Limits::default());
+        let ReplayBody::Events(events) = replay.body else { panic!("expected events") };
+        assert_eq!(events.iter().map(|e| e.version).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(replay.from, 2);
+    }
+
+    #[test]
+    fn a_history_that_no_longer_reaches_back_gives_a_snapshot() {
+        let history: Vec<Event> = (3..5).map(|p| event(p, 1)).collect();
+        let replay = answer(&failure(2), &stored(5), &history, &Limits::default());
+        assert!(matches!(replay.body, ReplayBody::Snapshot(ObjectState { version: 5, .. })));
+    }
+
+    #[test]
+    fn events_that_would_not_fit_one_message_give_a_snapshot() {
+        let history: Vec<Event> = (0..3).map(|p| event(p, 40_000)).collect();
+        let limits = Limits { max_payload: Limits::MIN_PAYLOAD, ..Limits::default() };
+        let replay = answer(&failure(0), &stored(3), &history, &limits);
+        assert!(matches!(replay.body, ReplayBody::Snapshot(_)));
+    }
+
+    #[test]
+    fn a_consumer_at_or_past_the_stored_version_gets_a_snapshot() {
+        assert!(events_needed(&failure(5), 5).is_none());
+        let replay = answer(&failure(5), &stored(5), &[], &Limits::default());
+        assert!(matches!(replay.body, ReplayBody::Snapshot(ObjectState { version: 5, .. })));
+    }
+}
