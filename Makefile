@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: help setup fmt fmt-check lint test test-rust wasm-check core-deps-check
+.PHONY: help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -36,4 +36,16 @@ core-deps-check: ## The protocol core depends on no IO crate
 	  if grep -qx "$$bad" <<<"$$deps"; then echo "vmm-protocol must not depend on $$bad"; exit 1; fi; \
 	done; echo "vmm-protocol normal dependencies: $$(echo $$deps | tr '\n' ' ')"
 
-test: fmt-check lint core-deps-check wasm-check test-rust ## Everything CI runs
+services: ## Install (if missing) and start Mosquitto and FerretDB on 127.0.0.1 (idempotent)
+	bash scripts/services.sh start
+
+services-stop: ## Stop the services `make services` started
+	bash scripts/services.sh stop
+
+services-status: ## Say which services are running
+	bash scripts/services.sh status
+
+bridge: services ## Run a bridge against the local services (Ctrl+C stops it)
+	$(CARGO) run --locked -p vmm-bridge --release -- $(BRIDGE_ARGS)
+
+test: fmt-check lint core-deps-check wasm-check services test-rust ## Everything CI runs

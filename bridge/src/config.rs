@@ -1,0 +1,674 @@
+//! The bridge's configuration: command-line flags, `VMM_*` environment variables and an optional
+//! TOML file, merged with the precedence flag > environment > file > default.
+//!
+//! The flags are declared with clap's derive on [`Config`]; their doc comments are the `--help`
+//! text. The file's keys are the fields' names (`mqtt_url`, `max_payload`, …). clap knows where
+//! each value came from ([`ArgMatches::value_source`]): a value clap took from its default is
+//! replaced by the file's, if the file has one. Every value is then checked once, in
+//! [`Config::load_from`], so the rest of the bridge can trust it.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use serde::Deserialize;
+use vmm_protocol::topic::{check_client, check_collection, Topics};
+use vmm_protocol::Limits;
+
+/// The largest payload MQTT can carry (its "remaining length" field tops out at 256 MiB − 1).
+const MQTT_MAX_PACKET: usize = 268_435_455;
+
+/// Collection names that are never served: the bridge's own bookkeeping and MongoDB's.
+const RESERVED_PREFIXES: [&str; 2] = ["vmm_", "system."];
+
+const AFTER_HELP: &str = "\
+The bridge is the only writer to the database: it applies the requests clients publish over MQTT \
+and publishes the resulting events. Do not let other programs write to the collections it serves.
+
+Every option can be given as a flag, as an environment variable, or as a key of the TOML file \
+named by --config (the option's name in snake_case, e.g. max_payload = 131072). A flag beats the \
+environment, which beats the file, which beats the default. Unknown keys in the file are an error.
+
+Environment variables:
+  VMM_CONFIG, VMM_MQTT_URL, VMM_MONGODB_URI, VMM_DATABASE, VMM_PREFIX, VMM_COLLECTIONS,
+  VMM_BRIDGE_ID, VMM_SHARE_GROUP, VMM_HTTP_ADDR, VMM_LOG_FORMAT, VMM_LOG, VMM_MAX_PAYLOAD,
+  VMM_WORKERS, VMM_RETAIN_EVENTS_DAYS
+
+SIGINT or SIGTERM stops the bridge gracefully; a second one exits at once.
+See docs/BRIDGE.md for the operator's guide and docs/PROTOCOL.md for the protocol.";
+
+/// The bridge's configuration. Build it with [`Config::load`].
+#[derive(Clone, Debug, PartialEq, Eq, Parser)]
+#[command(name = "vmm-bridge", version, about, after_help = AFTER_HELP)]
+pub struct Config {
+    /// The MQTT broker, as `mqtt://host[:port]` (plain TCP; port 1883 if omitted; tcp:// is
+    /// accepted too). The bridge connects with MQTT 3.1.1 under the client id --bridge-id.
+    #[arg(long, env = "VMM_MQTT_URL", default_value = "mqtt://127.0.0.1:1883", value_name = "URL")]
+    pub mqtt_url: String,
+
+    /// The MongoDB connection string (mongodb:// or mongodb+srv://, with any driver options in
+    /// its query string).
+    #[arg(long, env = "VMM_MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", value_name = "URI")]
+    pub mongodb_uri: String,
+
+    /// The database that holds the served collections and the bridge's own (vmm_events,
+    /// vmm_rejects, vmm_tombstones).
+    #[arg(long, env = "VMM_DATABASE", default_value = "vmm", value_name = "NAME")]
+    pub database: String,
+
+    /// The topic prefix {p} of every vmm topic ({p}/v1/req/..., {p}/v1/evt/...). It may contain
+    /// '/', must not contain '+' or '#', and must match the clients' and the broker ACL's.
+    #[arg(long, env = "VMM_PREFIX", default_value = Topics::DEFAULT_PREFIX, value_name = "PREFIX")]
+    pub prefix: String,
+
+    /// The collections clients may touch, comma-separated (e.g. tasks,notes). Empty (the
+    /// default): every collection except reserved names (starting with vmm_ or system.).
+    /// Requests for any other collection are rejected with `forbidden`.
+    #[arg(long, env = "VMM_COLLECTIONS", value_delimiter = ',', value_name = "NAMES")]
+    pub collections: Vec<String>,
+
+    /// The bridge's MQTT client id (1 to 128 characters of [A-Za-z0-9._:~-]). Each running
+    /// bridge needs its own; keep it stable across restarts so the broker keeps the bridge's
+    /// session and the requests queued while it was away. Default: `vmm-bridge-<hostname>`.
+    #[arg(long, env = "VMM_BRIDGE_ID", default_value_t = default_bridge_id(), value_name = "ID")]
+    pub bridge_id: String,
+
+    /// The shared-subscription group: bridges in the same group split the requests between them
+    /// (`$share/<group>/...`). Empty: no shared subscription, so every bridge receives every
+    /// request (still correct, but redundant work).
+    #[arg(long, env = "VMM_SHARE_GROUP", default_value = "vmm-bridges", value_name = "GROUP")]
+    pub share_group: String,
+
+    /// The address of the HTTP endpoint serving /healthz and /metrics, as ip:port; "off"
+    /// disables it.
+    #[arg(
+        long,
+        env = "VMM_HTTP_ADDR",
+        default_value = "127.0.0.1:9464",
+        value_parser = parse_http_addr,
+        value_name = "ADDR|off"
+    )]
+    pub http_addr: ::std::option::Option<SocketAddr>,
+
+    /// The log format on stderr: text (human-readable lines) or json (one JSON object per line).
+    #[arg(long, env = "VMM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+
+    /// Which logs to write: a tracing EnvFilter directive, e.g. "info", "debug" or
+    /// "vmm_bridge=debug,info".
+    #[arg(long, env = "VMM_LOG", default_value = "info", value_name = "FILTER")]
+    pub log: String,
+
+    /// The largest request, failure or load payload accepted, in bytes; larger ones are rejected
+    /// with `too_large`. At least 65536 (PROTOCOL.md §13.1).
+    #[arg(long, env = "VMM_MAX_PAYLOAD", default_value_t = Limits::default().max_payload, value_name = "BYTES")]
+    pub max_payload: usize,
+
+    /// How many requests, failures and loads are handled concurrently (at least 1).
+    #[arg(long, env = "VMM_WORKERS", default_value_t = 32, value_name = "N")]
+    pub workers: usize,
+
+    /// How many days events and recorded request outcomes are kept (at least 1). Older ones may
+    /// be deleted; a consumer that falls further behind is answered with a snapshot instead of
+    /// the missing events, and a request repeated later than this is no longer recognised as a
+    /// duplicate.
+    #[arg(long, env = "VMM_RETAIN_EVENTS_DAYS", default_value_t = 7, value_name = "DAYS")]
+    pub retain_events_days: u64,
+
+    /// A TOML file with any of the options above, under their names in snake_case (e.g.
+    /// mqtt_url = "mqtt://broker:1883"). Flags and environment variables override it.
+    #[arg(long, env = "VMM_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// The format of the log lines on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The command line or an environment variable could not be parsed, or `--help` or
+    /// `--version` was asked for ([`clap::Error::exit`] prints it and exits with the right code).
+    #[error("{0}")]
+    Args(#[from] clap::Error),
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {}: {source}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML, has an unknown key or a value of the wrong type.
+    #[error("configuration file {}: {message}", path.display())]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with the line and column.
+        message: String,
+    },
+    /// An option has a value the bridge cannot use.
+    #[error("{option} ({origin}): {message}")]
+    Invalid {
+        /// The option, as its flag (`--max-payload`).
+        option: String,
+        /// Where the value came from: the flag, the environment variable, the file or the default.
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads the configuration from the process's arguments, environment and configuration file.
+    pub fn load() -> Result<Config, ConfigError> {
+        Self::load_from(std::env::args_os())
+    }
+
+    /// Loads the configuration from `args` (the first one is the program's name), the process's
+    /// environment and the configuration file `--config` or `VMM_CONFIG` names.
+    pub fn load_from<I, T>(args: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Config::command().try_get_matches_from(args)?;
+        let mut config = Config::from_arg_matches(&matches)?;
+        let file = match &config.config {
+            Some(path) => Some((FileConfig::read(path)?, path.clone())),
+            None => None,
+        };
+        let origins = config.merge(&matches, file)?;
+        config.collections =
+            config.collections.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+        config.check(&origins)?;
+        Ok(config)
+    }
+
+    /// The protocol limits this configuration sets: [`Limits::default`] with `max_payload`.
+    pub fn limits(&self) -> Limits {
+        Limits { max_payload: self.max_payload, ..Limits::default() }
+    }
+
+    /// Whether clients may touch `collection`: it is in `collections`, or `collections` is empty
+    /// and the name is not reserved. The name itself is checked elsewhere (§3.4).
+    pub fn collection_allowed(&self, collection: &str) -> bool {
+        if self.collections.is_empty() {
+            !is_reserved(collection)
+        } else {
+            self.collections.iter().any(|c| c == collection)
+        }
+    }
+
+    /// The shared-subscription group, or `None` when `share_group` is empty.
+    pub fn share_group(&self) -> Option<&str> {
+        Some(self.share_group.as_str()).filter(|g| !g.is_empty())
+    }
+
+    /// Replaces every value clap took from its default by the file's, and says where each value
+    /// came from.
+    fn merge(
+        &mut self,
+        matches: &ArgMatches,
+        file: Option<(FileConfig, PathBuf)>,
+    ) -> Result<HashMap<&'static str, Origin>, ConfigError> {
+        let mut origins = HashMap::new();
+        let (file, path) = file.unwrap_or_default();
+        let from_file = || Origin::File(path.clone());
+        macro_rules! merge {
+            ($($field:ident),* $(,)?) => {$(
+                let name = stringify!($field);
+                let origin = match matches.value_source(name) {
+                    Some(ValueSource::CommandLine) => Origin::Flag,
+                    Some(ValueSource::EnvVariable) => Origin::Env,
+                    _ => Origin::Default,
+                };
+                let origin = match (origin, file.$field) {
+                    (Origin::Default, Some(value)) => {
+                        self.$field =
+                            FileValue::into_value(value).map_err(|message| invalid(name, from_file(), message))?;
+                        from_file()
+                    }
+                    (origin, _) => origin,
+                };
+                origins.insert(name, origin);
+            )*};
+        }
+        merge!(
+            mqtt_url,
+            mongodb_uri,
+            database,
+            prefix,
+            collections,
+            bridge_id,
+            share_group,
+            http_addr,
+            log_format,
+            log,
+            max_payload,
+            workers,
+            retain_events_days,
+        );
+        Ok(origins)
+    }
+
+    /// Checks every value, naming the option and where its value came from on failure.
+    fn check(&self, origins: &HashMap<&'static str, Origin>) -> Result<(), ConfigError> {
+        let fail = |name: &'static str, message: String| {
+            Err(invalid(name, origins.get(name).cloned().unwrap_or(Origin::Default), message))
+        };
+        if let Err(message) = parse_mqtt_url(&self.mqtt_url) {
+            return fail("mqtt_url", message);
+        }
+        if !(self.mongodb_uri.starts_with("mongodb://") || self.mongodb_uri.starts_with("mongodb+srv://")) {
+            return fail("mongodb_uri", format!("{:?} must start with mongodb:// or mongodb+srv://", self.mongodb_uri));
+        }
+        if self.database.is_empty()
+            || self.database.len() > 63
+            || self.database.contains(['/', '\\', '.', ' ', '"', '$', '\0'])
+        {
+            return fail(
+                "database",
+                format!("{:?} must be 1 to 63 bytes without / \\ . space \" $ or NUL (MongoDB's rule)", self.database),
+            );
+        }
+        if Topics::new(&self.prefix).is_err() {
+            return fail(
+                "prefix",
+                format!("{:?} must be non-empty, without '+', '#', NUL, empty levels or a leading '$'", self.prefix),
+            );
+        }
+        for collection in &self.collections {
+            if let Err(v) = check_collection(collection) {
+                return fail("collections", v.to_string());
+            }
+            if is_reserved(collection) {
+                return fail(
+                    "collections",
+                    format!("{collection:?} is reserved (names starting with vmm_ or system. are never served)"),
+                );
+            }
+        }
+        if let Err(v) = check_client(&self.bridge_id) {
+            return fail("bridge_id", v.to_string());
+        }
+        if self.share_group.contains(['/', '+', '#', '\0']) {
+            return fail("share_group", format!("{:?} must not contain '/', '+', '#' or NUL", self.share_group));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
+            return fail("log", format!("{:?} is not a valid filter: {e}", self.log));
+        }
+        if self.max_payload < Limits::MIN_PAYLOAD || self.max_payload > MQTT_MAX_PACKET {
+            return fail(
+                "max_payload",
+                format!(
+                    "{} bytes is out of range: it must be at least {} (PROTOCOL.md §13.1) and at most {}",
+                    self.max_payload,
+                    Limits::MIN_PAYLOAD,
+                    MQTT_MAX_PACKET
+                ),
+            );
+        }
+        if self.workers == 0 {
+            return fail("workers", "must be at least 1".to_string());
+        }
+        if self.retain_events_days == 0 {
+            return fail("retain_events_days", "must be at least 1".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// Where a value came from, for error messages.
+#[derive(Clone, Debug)]
+enum Origin {
+    Flag,
+    Env,
+    File(PathBuf),
+    Default,
+}
+
+fn invalid(name: &str, origin: Origin, message: String) -> ConfigError {
+    let origin = match origin {
+        Origin::Flag => "given as a flag".to_string(),
+        Origin::Env => format!("from the environment variable {}", env_var(name)),
+        Origin::File(path) => format!("from the key {name} in {}", path.display()),
+        Origin::Default => "its default".to_string(),
+    };
+    ConfigError::Invalid { option: flag(name), origin, message }
+}
+
+fn flag(name: &str) -> String {
+    format!("--{}", name.replace('_', "-"))
+}
+
+fn env_var(name: &str) -> String {
+    format!("VMM_{}", name.to_ascii_uppercase())
+}
+
+fn is_reserved(collection: &str) -> bool {
+    RESERVED_PREFIXES.iter().any(|p| collection.starts_with(p))
+}
+
+/// The keys of the configuration file: the options, in snake_case, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    mqtt_url: Option<String>,
+    mongodb_uri: Option<String>,
+    database: Option<String>,
+    prefix: Option<String>,
+    collections: Option<Collections>,
+    bridge_id: Option<String>,
+    share_group: Option<String>,
+    http_addr: Option<HttpAddr>,
+    log_format: Option<LogFormat>,
+    log: Option<String>,
+    max_payload: Option<usize>,
+    workers: Option<usize>,
+    retain_events_days: Option<u64>,
+}
+
+impl FileConfig {
+    fn read(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::ReadFile { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+}
+
+/// `collections` in the file: an array of names, or one comma-separated string like the flag.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Collections {
+    List(Vec<String>),
+    Text(String),
+}
+
+/// `http_addr` in the file: "ip:port" or "off".
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct HttpAddr(String);
+
+/// A value of the file, turned into the type of the option it sets.
+trait FileValue<T> {
+    fn into_value(self) -> Result<T, String>;
+}
+
+impl<T> FileValue<T> for T {
+    fn into_value(self) -> Result<T, String> {
+        Ok(self)
+    }
+}
+
+impl FileValue<Vec<String>> for Collections {
+    fn into_value(self) -> Result<Vec<String>, String> {
+        Ok(match self {
+            Collections::List(list) => list,
+            Collections::Text(text) => text.split(',').map(str::to_string).collect(),
+        })
+    }
+}
+
+impl FileValue<Option<SocketAddr>> for HttpAddr {
+    fn into_value(self) -> Result<Option<SocketAddr>, String> {
+        parse_http_addr(&self.0)
+    }
+}
+
+/// `--http-addr`: an `ip:port`, or `off`.
+fn parse_http_addr(s: &str) -> Result<Option<SocketAddr>, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| format!("{s:?} is neither ip:port (e.g. 127.0.0.1:9464) nor \"off\""))
+}
+
+/// `mqtt://host[:port]` or `tcp://host[:port]`, nothing after but an optional `/` or query.
+fn parse_mqtt_url(url: &str) -> Result<(String, u16), String> {
+    let bad = |why: &str| format!("{url:?} {why}; expected mqtt://host[:port]");
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| bad("has an unsupported scheme (only plain TCP: mqtt:// or tcp://)"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad("has credentials, which are not supported"));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        // A bare IPv6 address ("[::1]") has colons but no port after its closing bracket.
+        Some((host, port)) if !port.contains(']') => {
+            (host, port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("has a bad port"))?)
+        }
+        _ => (authority, 1883),
+    };
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if host.is_empty() {
+        return Err(bad("has no host"));
+    }
+    Ok((host.to_string(), port))
+}
+
+/// `vmm-bridge-<hostname>`, the hostname from /etc/hostname or `HOSTNAME`, else `local`, with
+/// every character outside `[A-Za-z0-9._:~-]` replaced by `-` and cut to fit 128 characters.
+fn default_bridge_id() -> String {
+    let hostname = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "local".to_string());
+    bridge_id_for(&hostname)
+}
+
+fn bridge_id_for(hostname: &str) -> String {
+    const PREFIX: &str = "vmm-bridge-";
+    let host: String = hostname
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '~' | '-') { c } else { '-' })
+        .take(Limits::MAX_CLIENT - PREFIX.len())
+        .collect();
+    format!("{PREFIX}{}", if host.is_empty() { "local" } else { &host })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A TOML file that lives as long as the value (tests run in parallel: each has its own).
+    struct TempToml(PathBuf);
+
+    impl TempToml {
+        fn new(text: &str) -> TempToml {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "vmm-bridge-config-{}-{}.toml",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes())).expect("write the temp file");
+            TempToml(path)
+        }
+
+        fn arg(&self) -> String {
+            format!("--config={}", self.0.display())
+        }
+    }
+
+    impl Drop for TempToml {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn load(args: &[&str]) -> Result<Config, ConfigError> {
+        Config::load_from(std::iter::once("vmm-bridge").chain(args.iter().copied()))
+    }
+
+    // These tests only read options whose environment variables no other test sets, and which a
+    // developer's shell is unlikely to set (the services script reads VMM_MQTT_URL and
+    // VMM_MONGODB_URI, so they are avoided).
+
+    #[test]
+    fn a_flag_beats_the_file_and_the_file_beats_the_default() {
+        let file = TempToml::new("prefix = \"from-file\"\nworkers = 5\ncollections = [\"a\", \"b\"]\n");
+        let config = load(&[&file.arg(), "--prefix", "from-flag"]).unwrap();
+        assert_eq!(config.prefix, "from-flag");
+        assert_eq!(config.workers, 5);
+        assert_eq!(config.collections, ["a", "b"]);
+        assert_eq!(config.database, "vmm", "an option in neither keeps its default");
+        assert_eq!(config.config.as_deref(), Some(file.0.as_path()));
+    }
+
+    #[test]
+    fn an_environment_variable_beats_the_file_and_loses_to_the_flag() {
+        // The only test that touches VMM_RETAIN_EVENTS_DAYS.
+        std::env::set_var("VMM_RETAIN_EVENTS_DAYS", "11");
+        let file = TempToml::new("retain_events_days = 5\n");
+        let from_env = load(&[&file.arg()]);
+        let from_flag = load(&[&file.arg(), "--retain-events-days", "13"]);
+        std::env::remove_var("VMM_RETAIN_EVENTS_DAYS");
+        let from_file = load(&[&file.arg()]);
+        assert_eq!(from_env.unwrap().retain_events_days, 11);
+        assert_eq!(from_flag.unwrap().retain_events_days, 13);
+        assert_eq!(from_file.unwrap().retain_events_days, 5);
+        assert_eq!(load(&[]).unwrap().retain_events_days, 7);
+    }
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.database, "vmm");
+        assert_eq!(config.prefix, "vmm");
+        assert_eq!(config.share_group, "vmm-bridges");
+        assert_eq!(config.share_group(), Some("vmm-bridges"));
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.max_payload, 262_144);
+        assert_eq!(config.workers, 32);
+        assert!(config.bridge_id.starts_with("vmm-bridge-"));
+        assert_eq!(config.limits(), Limits::default());
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused_naming_the_file() {
+        let file = TempToml::new("workers = 4\nmax_paylod = 100000\n");
+        let err = load(&[&file.arg()]).unwrap_err();
+        assert!(matches!(err, ConfigError::ParseFile { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(&file.0.display().to_string()), "{message}");
+        assert!(message.contains("max_paylod"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_file_is_refused_naming_it() {
+        let err = load(&["--config", "/nonexistent/vmm.toml"]).unwrap_err();
+        assert!(matches!(err, ConfigError::ReadFile { .. }), "{err:?}");
+        assert!(err.to_string().contains("/nonexistent/vmm.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_max_payload_below_64_kib_is_refused() {
+        let err = load(&["--max-payload", "65535"]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { ref option, .. } if option == "--max-payload"), "{err:?}");
+        assert!(err.to_string().contains("65536"), "{err}");
+        assert_eq!(load(&["--max-payload", "65536"]).unwrap().limits().max_payload, 65_536);
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_is_refused_naming_the_file_and_key() {
+        let file = TempToml::new("max_payload = 1000\n");
+        let message = load(&[&file.arg()]).unwrap_err().to_string();
+        assert!(message.contains("max_payload") && message.contains(&file.0.display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn http_addr_off_disables_the_endpoint() {
+        assert_eq!(load(&[]).unwrap().http_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(load(&["--http-addr", "off"]).unwrap().http_addr, None);
+        assert_eq!(load(&["--http-addr", "0.0.0.0:80"]).unwrap().http_addr, Some("0.0.0.0:80".parse().unwrap()));
+        let file = TempToml::new("http_addr = \"off\"\n");
+        assert_eq!(load(&[&file.arg()]).unwrap().http_addr, None);
+        assert!(load(&["--http-addr", "localhost"]).is_err());
+    }
+
+    #[test]
+    fn collections_are_comma_separated_and_reserved_names_are_refused() {
+        let config = load(&["--collections", "tasks, notes,"]).unwrap();
+        assert_eq!(config.collections, ["tasks", "notes"]);
+        assert!(config.collection_allowed("tasks") && !config.collection_allowed("other"));
+        let all = load(&[]).unwrap();
+        assert!(all.collection_allowed("anything"));
+        assert!(!all.collection_allowed("vmm_events") && !all.collection_allowed("system.users"));
+        assert!(load(&["--collections", "tasks,vmm_events"]).is_err());
+        let file = TempToml::new("collections = \"a,b\"\n");
+        assert_eq!(load(&[&file.arg()]).unwrap().collections, ["a", "b"]);
+    }
+
+    #[test]
+    fn mqtt_urls_are_plain_tcp_with_an_optional_port() {
+        assert_eq!(parse_mqtt_url("mqtt://127.0.0.1:1883"), Ok(("127.0.0.1".into(), 1883)));
+        assert_eq!(parse_mqtt_url("mqtt://broker"), Ok(("broker".into(), 1883)));
+        assert_eq!(parse_mqtt_url("tcp://broker:2883/"), Ok(("broker".into(), 2883)));
+        assert_eq!(parse_mqtt_url("mqtt://[::1]:1884"), Ok(("::1".into(), 1884)));
+        assert_eq!(parse_mqtt_url("mqtt://[::1]"), Ok(("::1".into(), 1883)));
+        assert!(parse_mqtt_url("mqtts://broker:8883").is_err());
+        assert!(parse_mqtt_url("ws://broker:9001").is_err());
+        assert!(parse_mqtt_url("mqtt://:1883").is_err());
+        assert!(parse_mqtt_url("mqtt://broker:x").is_err());
+    }
+
+    #[test]
+    fn the_default_bridge_id_is_a_valid_client_id() {
+        assert_eq!(bridge_id_for("web 1.example/x"), "vmm-bridge-web-1.example-x");
+        assert_eq!(bridge_id_for(""), "vmm-bridge-local");
+        assert_eq!(bridge_id_for(&"h".repeat(300)).len(), 128);
+        assert!(check_client(&default_bridge_id()).is_ok());
+    }
+
+    #[test]
+    fn the_help_documents_every_option() {
+        let help = Config::command().render_long_help().to_string();
+        for name in [
+            "mqtt_url",
+            "mongodb_uri",
+            "database",
+            "prefix",
+            "collections",
+            "bridge_id",
+            "share_group",
+            "http_addr",
+            "log_format",
+            "log",
+            "max_payload",
+            "workers",
+            "retain_events_days",
+            "config",
+        ] {
+            assert!(help.contains(&flag(name)), "{name} has no flag");
+            assert!(help.contains(&env_var(name)), "{name} has no environment variable");
+        }
+        assert!(help.contains("docs/BRIDGE.md") && help.contains("only writer"));
+    }
+
+    #[test]
+    fn help_and_version_are_reported_as_clap_errors() {
+        let err = load(&["--help"]).unwrap_err();
+        assert!(matches!(err, ConfigError::Args(ref e) if e.kind() == clap::error::ErrorKind::DisplayHelp));
+    }
+}

@@ -1,0 +1,182 @@
+//! The operator's HTTP endpoint: `GET /healthz` and `GET /metrics`.
+//!
+//! It takes its listener and a shutdown token as arguments, so tests bind `127.0.0.1:0`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use mongodb::bson::doc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+
+/// How long `/healthz` waits for MongoDB's answer to a ping before it calls it down.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the endpoint reads: the metrics, whether the MQTT connection is up, and the database.
+#[derive(Clone, Debug)]
+pub struct HttpState {
+    /// The metrics `/metrics` renders.
+    pub metrics: Arc<Metrics>,
+    /// Whether the bridge is connected to the broker now (set by the MQTT task).
+    pub mqtt_connected: Arc<AtomicBool>,
+    /// The database `/healthz` pings.
+    pub db: mongodb::Database,
+}
+
+/// Serves `GET /healthz` and `GET /metrics` on `listener` until `shutdown` is cancelled, then
+/// finishes the requests in progress and returns.
+pub async fn serve(listener: TcpListener, state: HttpState, shutdown: CancellationToken) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state);
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled_owned().await }).await
+}
+
+/// 200 when the broker connection is up and MongoDB answers a ping within [`PING_TIMEOUT`], else
+/// 503; the body says which is down.
+async fn healthz(State(state): State<HttpState>) -> Response {
+    let mqtt = state.mqtt_connected.load(Ordering::Acquire);
+    let mongodb = match tokio::time::timeout(PING_TIMEOUT, state.db.run_command(doc! { "ping": 1 })).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "healthz: MongoDB ping failed");
+            false
+        }
+        Err(_) => {
+            tracing::debug!(timeout = ?PING_TIMEOUT, "healthz: MongoDB ping timed out");
+            false
+        }
+    };
+    let (status, word) =
+        if mqtt && mongodb { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
+    let body = serde_json::json!({ "status": word, "mqtt": mqtt, "mongodb": mongodb }).to_string();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found\n").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// The test database: `VMM_MONGODB_URI`, else the FerretDB of `scripts/services.sh`.
+    async fn live_db() -> mongodb::Database {
+        let uri = std::env::var("VMM_MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_string());
+        let mut options = mongodb::options::ClientOptions::parse(&uri).await.unwrap();
+        options.server_selection_timeout = Some(Duration::from_secs(5));
+        mongodb::Client::with_options(options).unwrap().database("vmm_http_test")
+    }
+
+    /// A database handle to a port where nothing listens.
+    async fn dead_db() -> mongodb::Database {
+        let mut options = mongodb::options::ClientOptions::parse("mongodb://127.0.0.1:1").await.unwrap();
+        options.server_selection_timeout = Some(Duration::from_millis(200));
+        options.connect_timeout = Some(Duration::from_millis(200));
+        mongodb::Client::with_options(options).unwrap().database("vmm_http_test")
+    }
+
+    struct Server {
+        addr: std::net::SocketAddr,
+        shutdown: CancellationToken,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    }
+
+    impl Server {
+        async fn start(state: HttpState) -> Server {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let shutdown = CancellationToken::new();
+            let task = tokio::spawn(serve(listener, state, shutdown.clone()));
+            Server { addr, shutdown, task }
+        }
+
+        /// Sends one HTTP/1.1 request; returns the status, the head (lower case) and the body.
+        /// A blocking std socket on a blocking thread: the test needs no HTTP client crate.
+        async fn get(&self, path: &str) -> (u16, String, String) {
+            let (addr, path) = (self.addr, path.to_string());
+            let response = tokio::task::spawn_blocking(move || {
+                let mut stream = std::net::TcpStream::connect(addr).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+                stream.write_all(request.as_bytes()).unwrap();
+                let mut response = String::new();
+                stream.read_to_string(&mut response).expect("the server answers within 10 s");
+                response
+            })
+            .await
+            .unwrap();
+            let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+            (status, head.to_ascii_lowercase(), body.to_string())
+        }
+
+        async fn stop(self) {
+            self.shutdown.cancel();
+            tokio::time::timeout(Duration::from_secs(10), self.task)
+                .await
+                .expect("the server stops on shutdown")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    fn state(db: mongodb::Database, mqtt: bool) -> HttpState {
+        HttpState { metrics: Arc::default(), mqtt_connected: Arc::new(AtomicBool::new(mqtt)), db }
+    }
+
+    #[tokio::test]
+    async fn metrics_are_served_as_prometheus_text_and_other_paths_are_404() {
+        let state = state(dead_db().await, true);
+        state.metrics.request("applied");
+        let server = Server::start(state).await;
+        let (status, head, body) = server.get("/metrics").await;
+        assert_eq!(status, 200);
+        assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
+        assert!(body.contains("vmm_requests_total{outcome=\"applied\"} 1\n"), "{body}");
+        assert_eq!(server.get("/nothing").await.0, 404);
+        assert_eq!(server.get("/").await.0, 404);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn healthz_is_ok_when_mqtt_and_mongodb_are_up_and_503_when_mqtt_is_down() {
+        let db = live_db().await;
+        let mqtt = Arc::new(AtomicBool::new(true));
+        let server = Server::start(HttpState { mqtt_connected: mqtt.clone(), ..state(db, true) }).await;
+        let (status, head, body) = server.get("/healthz").await;
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert_eq!(status, 200, "{body} (is FerretDB running? bash scripts/services.sh start)");
+        assert_eq!(body, r#"{"status":"ok","mqtt":true,"mongodb":true}"#);
+        mqtt.store(false, Ordering::Release);
+        let (status, _, body) = server.get("/healthz").await;
+        assert_eq!(status, 503);
+        assert_eq!(body, r#"{"status":"unavailable","mqtt":false,"mongodb":true}"#);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn healthz_is_503_when_mongodb_is_unreachable() {
+        let server = Server::start(state(dead_db().await, true)).await;
+        let (status, _, body) = server.get("/healthz").await;
+        assert_eq!(status, 503);
+        assert_eq!(body, r#"{"status":"unavailable","mqtt":true,"mongodb":false}"#);
+        server.stop().await;
+    }
+}

@@ -1,0 +1,232 @@
+//! The MQTT shell: one rumqttc connection, its event loop polled by a dedicated task (publishing
+//! from the task that drives the event loop deadlocks when the request channel fills — rumqtt
+//! issues #1025, #263, #910), and publishes whose broker acknowledgement can be awaited.
+//!
+//! rumqttc assigns packet ids itself and reports `Outgoing::Publish(pkid)` in the order the
+//! publishes were queued, then `Incoming::PubAck(pkid)`. [`Mqtt::publish_acked`] queues a waiter
+//! in the same order as it queues the publish (under one lock), the event loop task pairs each
+//! new outgoing packet id with the next waiter, and the PUBACK wakes it. A retransmission reuses
+//! its packet id and is recognised as such. When the connection drops, every publish not yet
+//! acknowledged is taken out of rumqttc's resend queue and its waiter fails, so that pairing
+//! never drifts: the caller (the outbox) publishes again, and events are idempotent.
+
+use crate::error::{Error, Result};
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, Publish, QoS, Request};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// How long a publish may wait for its PUBACK before the caller gives up (and tries again later).
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct Waiters {
+    /// Waiters of publishes queued but not yet sent, in queue order.
+    queued: VecDeque<oneshot::Sender<()>>,
+    /// Waiters of publishes sent, by packet id.
+    sent: HashMap<u16, oneshot::Sender<()>>,
+}
+
+/// A connected (or reconnecting) MQTT client.
+pub(crate) struct Mqtt {
+    client: AsyncClient,
+    waiters: Arc<Mutex<Waiters>>,
+    order: tokio::sync::Mutex<()>,
+    connected: Arc<AtomicBool>,
+}
+
+/// Where the MQTT connection goes, parsed from `mqtt://host:port`.
+pub(crate) fn parse_url(url: &str) -> Result<(String, u16)> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| Error::Config(format!("MQTT URL {url:?} must start with mqtt://")))?;
+    let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| Error::Config(format!("bad port in MQTT URL {url:?}")))?),
+        None => (rest, 1883),
+    };
+    if host.is_empty() {
+        return Err(Error::Config(format!("no host in MQTT URL {url:?}")));
+    }
+    Ok((host.to_string(), port))
+}
+
+impl Mqtt {
+    /// Connects (in the background: the event loop task retries with back-off) as `client_id`,
+    /// subscribing to `filters` on every connection. Incoming publishes go to `incoming`; they
+    /// must be acknowledged with [`Mqtt::ack`].
+    pub(crate) fn start(
+        url: &str,
+        client_id: &str,
+        clean_session: bool,
+        max_packet: usize,
+        filters: Vec<String>,
+        incoming: mpsc::UnboundedSender<Publish>,
+        shutdown: CancellationToken,
+    ) -> Result<(Arc<Mqtt>, tokio::task::JoinHandle<()>)> {
+        let (host, port) = parse_url(url)?;
+        let mut options = MqttOptions::new(client_id, host, port);
+        options
+            .set_keep_alive(Duration::from_secs(10))
+            .set_clean_session(clean_session)
+            .set_manual_acks(true)
+            .set_inflight(200)
+            .set_max_packet_size(max_packet, max_packet);
+        let (client, eventloop) = AsyncClient::new(options, 256);
+        let mqtt = Arc::new(Mqtt {
+            client,
+            waiters: Arc::default(),
+            order: tokio::sync::Mutex::new(()),
+            connected: Arc::new(AtomicBool::new(false)),
+        });
+        let task = tokio::spawn(drive(eventloop, mqtt.clone(), filters, incoming, shutdown));
+        Ok((mqtt, task))
+    }
+
+    /// Whether the connection is up.
+    pub(crate) fn connected(&self) -> Arc<AtomicBool> {
+        self.connected.clone()
+    }
+
+    /// Publishes with QoS 1 and waits for the broker's PUBACK.
+    pub(crate) async fn publish_acked(&self, topic: String, payload: Vec<u8>) -> Result<()> {
+        let rx = self.enqueue(topic, payload).await?;
+        match tokio::time::timeout(ACK_TIMEOUT, rx).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Error::Mqtt("the connection dropped before the PUBACK".into())),
+            Err(_) => Err(Error::Mqtt("no PUBACK in time".into())),
+        }
+    }
+
+    /// Publishes with QoS 1 without waiting for the PUBACK.
+    pub(crate) async fn publish(&self, topic: String, payload: Vec<u8>) -> Result<()> {
+        self.enqueue(topic, payload).await.map(drop)
+    }
+
+    async fn enqueue(&self, topic: String, payload: Vec<u8>) -> Result<oneshot::Receiver<()>> {
+        let (tx, rx) = oneshot::channel();
+        // The waiter and the publish must enter their queues in the same order.
+        let _order = self.order.lock().await;
+        self.waiters.lock().expect("waiters lock").queued.push_back(tx);
+        if let Err(e) = self.client.publish(topic, QoS::AtLeastOnce, false, payload).await {
+            self.waiters.lock().expect("waiters lock").queued.pop_back();
+            return Err(Error::Mqtt(format!("publish: {e}")));
+        }
+        Ok(rx)
+    }
+
+    /// Acknowledges an incoming publish (manual acks: only once its outcome is recorded).
+    pub(crate) async fn ack(&self, publish: &Publish) {
+        if let Err(e) = self.client.ack(publish).await {
+            tracing::debug!(error = %e, "could not queue a PUBACK (shutting down?)");
+        }
+    }
+
+    /// Disconnects cleanly.
+    pub(crate) async fn disconnect(&self) {
+        let _ = self.client.disconnect().await;
+    }
+}
+
+async fn drive(
+    mut eventloop: EventLoop,
+    mqtt: Arc<Mqtt>,
+    filters: Vec<String>,
+    incoming: mpsc::UnboundedSender<Publish>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        // Shutdown goes through `Mqtt::disconnect`, which the loop sees as `Outgoing::Disconnect`;
+        // a connection attempt gives up on its own after rumqttc's connection timeout.
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
+                backoff = Duration::from_millis(100);
+                mqtt.connected.store(true, Ordering::SeqCst);
+                tracing::info!(session_present = ack.session_present, "MQTT connected");
+                for f in &filters {
+                    // try_: never await the request channel from the task that drains it.
+                    if let Err(e) = mqtt.client.try_subscribe(f.clone(), QoS::AtLeastOnce) {
+                        tracing::error!(error = %e, filter = %f, "could not subscribe");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Incoming::Publish(p))) => {
+                let _ = incoming.send(p);
+            }
+            Ok(Event::Incoming(Incoming::PubAck(ack))) => {
+                if let Some(tx) = mqtt.waiters.lock().expect("waiters lock").sent.remove(&ack.pkid) {
+                    let _ = tx.send(());
+                }
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) if pkid != 0 => {
+                let mut w = mqtt.waiters.lock().expect("waiters lock");
+                if !w.sent.contains_key(&pkid) {
+                    if let Some(tx) = w.queued.pop_front() {
+                        w.sent.insert(pkid, tx);
+                    }
+                }
+            }
+            Ok(Event::Incoming(Incoming::Disconnect)) => {}
+            Ok(Event::Outgoing(Outgoing::Disconnect)) if shutdown.is_cancelled() => break,
+            Ok(_) => {}
+            Err(e) => {
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                if mqtt.connected.swap(false, Ordering::SeqCst) {
+                    tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                } else {
+                    tracing::debug!(error = %e, "MQTT connection attempt failed");
+                }
+                forget_unacknowledged(&mut eventloop, &mqtt);
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = shutdown.cancelled() => break,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    mqtt.connected.store(false, Ordering::SeqCst);
+}
+
+/// After a connection error rumqttc keeps unacknowledged and unsent publishes to send again.
+/// Their waiters are failed instead, and the publishes dropped: the callers publish again,
+/// which keeps the pairing of waiters and packet ids exact across reconnects.
+fn forget_unacknowledged(eventloop: &mut EventLoop, mqtt: &Mqtt) {
+    let mut w = mqtt.waiters.lock().expect("waiters lock");
+    let mut unsent = 0;
+    eventloop.pending.retain(|r| match r {
+        Request::Publish(p) => {
+            if p.pkid == 0 {
+                unsent += 1;
+            }
+            false
+        }
+        _ => true,
+    });
+    // Also drop the Outgoing events rumqttc may still hold for publishes it sent.
+    eventloop.state.events.clear();
+    w.sent.clear();
+    for _ in 0..unsent {
+        w.queued.pop_front();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mqtt_urls_give_host_and_port() {
+        assert_eq!(parse_url("mqtt://127.0.0.1:1884").unwrap(), ("127.0.0.1".into(), 1884));
+        assert_eq!(parse_url("tcp://broker").unwrap(), ("broker".into(), 1883));
+        assert!(parse_url("http://x").is_err());
+        assert!(parse_url("mqtt://:1").is_err());
+    }
+}

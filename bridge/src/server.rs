@@ -1,0 +1,117 @@
+//! Starting and stopping the bridge: connections, tasks, and the order of a graceful shutdown.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::handle::Bridge;
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
+use crate::mqtt::Mqtt;
+use crate::outbox::Outbox;
+use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+use vmm_protocol::topic::Topics;
+
+/// Runs a bridge until `shutdown` is cancelled, serving HTTP on `config.http_addr` if set.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
+    let http = match config.http_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    serve(config, http, shutdown).await
+}
+
+/// Runs a bridge until `shutdown` is cancelled, serving HTTP on `http` if given (tests bind
+/// `127.0.0.1:0` and pass the listener in).
+///
+/// On shutdown it stops taking requests (those not yet taken stay with the broker, unacknowledged,
+/// for this or another bridge), finishes the requests in flight, publishes every event recorded
+/// (for at most 10 s), and disconnects.
+pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: CancellationToken) -> Result<()> {
+    let limits = config.limits();
+    let topics = Topics::new(&config.prefix).map_err(|e| Error::Config(e.to_string()))?;
+    let metrics = Arc::new(Metrics::default());
+    let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await?;
+    let db = client.database(&config.database);
+    let store = Arc::new(open_store(db.clone(), &shutdown).await?);
+    let Some(store) = Some(store).filter(|_| !shutdown.is_cancelled()) else { return Ok(()) };
+
+    let group = (!config.share_group.is_empty()).then_some(config.share_group.as_str());
+    let filters = topics.bridge_filters(group).to_vec();
+    let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
+    let mqtt_stop = CancellationToken::new();
+    let (mqtt, mqtt_task) = Mqtt::start(
+        &config.mqtt_url,
+        &config.bridge_id,
+        false,
+        config.max_payload + 4096,
+        filters,
+        incoming_tx,
+        mqtt_stop.clone(),
+    )?;
+    if let Some(listener) = http {
+        tracing::info!(addr = %listener.local_addr()?, "HTTP endpoint: /healthz, /metrics");
+        let state = HttpState { metrics: metrics.clone(), mqtt_connected: mqtt.connected(), db: db.clone() };
+        tokio::spawn(http::serve(listener, state, shutdown.clone()));
+    }
+    let outbox = Outbox::new(store.clone(), mqtt.clone(), topics.clone(), metrics.clone());
+    let sweep = tokio::spawn(outbox.clone().sweep(shutdown.clone()));
+    let bridge = Arc::new(Bridge {
+        store,
+        mqtt: mqtt.clone(),
+        outbox: outbox.clone(),
+        topics,
+        limits,
+        metrics,
+        collections: config.collections.clone(),
+        failpoint: std::env::var("VMM_FAILPOINT").ok().filter(|f| !f.is_empty()),
+    });
+    tracing::info!(bridge_id = %config.bridge_id, prefix = %config.prefix, database = %config.database, "bridge started");
+
+    let workers = config.workers.max(1);
+    let slots = Arc::new(Semaphore::new(workers));
+    loop {
+        let publish = tokio::select! {
+            p = incoming.recv() => match p { Some(p) => p, None => break },
+            () = shutdown.cancelled() => break,
+        };
+        let slot = slots.clone().acquire_owned().await.expect("never closed");
+        let bridge = bridge.clone();
+        tokio::spawn(async move {
+            bridge.handle(&publish.topic, &publish.payload).await;
+            bridge.mqtt.ack(&publish).await;
+            drop(slot);
+        });
+    }
+
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = slots.acquire_many(workers as u32).await;
+    let left = outbox.flush(Duration::from_secs(10)).await;
+    if left > 0 {
+        tracing::warn!(left, "events still unpublished at shutdown; the next bridge publishes them");
+    }
+    let _ = sweep.await;
+    mqtt.disconnect().await;
+    mqtt_stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(5), mqtt_task).await;
+    tracing::info!("bridge stopped");
+    Ok(())
+}
+
+async fn open_store(db: mongodb::Database, shutdown: &CancellationToken) -> Result<Store> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match Store::open(db.clone()).await {
+            Ok(store) => return Ok(store),
+            Err(e) => tracing::warn!(error = %e, "MongoDB not available yet; retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = shutdown.cancelled() => return Err(Error::Config("stopped before MongoDB was reachable".into())),
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}

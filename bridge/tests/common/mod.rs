@@ -1,0 +1,185 @@
+//! Harness for integration tests against the real services (`make services`): Mosquitto and
+//! FerretDB on 127.0.0.1, or whatever `VMM_MQTT_URL` and `VMM_MONGODB_URI` name. Every test gets
+//! its own topic prefix and database, so tests run in parallel without seeing each other.
+
+#![allow(dead_code)]
+
+use mongodb::bson::{doc, Document};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use vmm_bridge::client::{Client, ClientOptions};
+use vmm_bridge::Config;
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub fn mqtt_url() -> String {
+    std::env::var("VMM_MQTT_URL").unwrap_or_else(|_| "mqtt://127.0.0.1:1883".into())
+}
+
+pub fn mongodb_uri() -> String {
+    std::env::var("VMM_MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
+}
+
+/// One test's world: a topic prefix and a database of its own.
+pub struct World {
+    pub name: String,
+    pub prefix: String,
+    pub database: String,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl World {
+    pub async fn new(name: &str) -> World {
+        // `VMM_TEST_LOG=vmm_bridge=debug` shows what the bridges and clients do.
+        let filter = std::env::var("VMM_TEST_LOG").unwrap_or_else(|_| "off".into());
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("{}x{}x{n}", std::process::id(), vmm_now() % 100_000);
+        let world =
+            World { name: name.to_string(), prefix: format!("t{tag}"), database: format!("vmmtest_{name}_{tag}") };
+        // Fail early and clearly when the services are not there.
+        let db = world.db().await;
+        tokio::time::timeout(Duration::from_secs(10), db.run_command(doc! {"ping": 1}))
+            .await
+            .expect("MongoDB did not answer within 10 s: run `make services`")
+            .expect("MongoDB ping failed: run `make services`");
+        world
+    }
+
+    pub fn args(&self, bridge_id: &str) -> Vec<String> {
+        [
+            "vmm-bridge",
+            "--mqtt-url",
+            &mqtt_url(),
+            "--mongodb-uri",
+            &mongodb_uri(),
+            "--database",
+            &self.database,
+            "--prefix",
+            &self.prefix,
+            "--bridge-id",
+            &format!("{}-{bridge_id}", self.prefix),
+            "--share-group",
+            &format!("{}-bridges", self.prefix),
+            "--http-addr",
+            "off",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    pub fn config(&self, bridge_id: &str) -> Config {
+        Config::load_from(self.args(bridge_id)).expect("test config")
+    }
+
+    /// A bridge in this process.
+    pub fn start_bridge(&self, bridge_id: &str) -> Bridge {
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(vmm_bridge::run(self.config(bridge_id), shutdown.clone()));
+        Bridge { shutdown, task }
+    }
+
+    /// A bridge in its own process (so that it can be killed).
+    pub fn spawn_bridge(&self, bridge_id: &str, failpoint: Option<&str>) -> std::process::Child {
+        let args = self.args(bridge_id);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vmm-bridge"));
+        cmd.args(&args[1..]).env("VMM_LOG", "warn").env_remove("VMM_FAILPOINT");
+        if let Some(f) = failpoint {
+            cmd.env("VMM_FAILPOINT", f);
+        }
+        cmd.spawn().expect("start vmm-bridge")
+    }
+
+    pub async fn client(&self, id: &str) -> Client {
+        let mut options = ClientOptions::new(&mqtt_url(), &format!("{}-{id}", self.prefix));
+        options.prefix = self.prefix.clone();
+        Client::connect(options).await.expect("client")
+    }
+
+    /// A client that follows `collection` and has loaded it.
+    pub async fn watching_client(&self, id: &str, collection: &str) -> Client {
+        let client = self.client(id).await;
+        client.watch(collection).await.expect("watch");
+        let loaded = client.wait_for(WAIT, |r| r.status() == vmm_protocol::replica::Status::Online).await;
+        assert!(loaded, "client {id} did not come online (is a bridge running?)");
+        client
+    }
+
+    pub async fn db(&self) -> mongodb::Database {
+        let client = mongodb::Client::with_uri_str(mongodb_uri()).await.expect("mongodb client");
+        client.database(&self.database)
+    }
+
+    /// The live documents of a collection as MongoDB holds them, `_id` → document.
+    pub async fn stored(&self, collection: &str) -> Vec<Document> {
+        use futures_util::TryStreamExt;
+        let db = self.db().await;
+        db.collection::<Document>(collection)
+            .find(doc! {})
+            .sort(doc! {"_id": 1})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
+    pub async fn events(&self) -> Vec<Document> {
+        use futures_util::TryStreamExt;
+        let db = self.db().await;
+        db.collection::<Document>("vmm_events")
+            .find(doc! {})
+            .sort(doc! {"_id": 1})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
+    pub async fn drop_database(&self) {
+        let _ = self.db().await.drop().await;
+    }
+}
+
+pub struct Bridge {
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<vmm_bridge::Result<()>>,
+}
+
+impl Bridge {
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(20), self.task).await.expect("bridge stops in time").unwrap().unwrap();
+    }
+}
+
+fn vmm_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// The replica's view of a collection as (id key, JSON) pairs, and MongoDB's, for comparison.
+pub fn view(replica: &vmm_protocol::replica::Replica, collection: &str) -> Vec<(String, serde_json::Value)> {
+    replica.list(collection).into_iter().map(|(id, d)| (id.key(), serde_json::Value::Object(d))).collect()
+}
+
+pub async fn mongo_view(world: &World, collection: &str) -> Vec<(String, serde_json::Value)> {
+    let mut out: Vec<(String, serde_json::Value)> = world
+        .stored(collection)
+        .await
+        .into_iter()
+        .map(|mut d| {
+            d.remove("_vmm_v");
+            let json = mongodb::bson::Bson::Document(d).into_relaxed_extjson();
+            let id = vmm_protocol::Id::from_value(&json["_id"]).unwrap();
+            let doc = vmm_protocol::message::stored_document(json, &id, &vmm_protocol::Limits::default()).unwrap();
+            (id.key(), serde_json::Value::Object(doc))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}

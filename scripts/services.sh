@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Installs (if missing), starts, checks and stops the services vmm needs for development, tests
+# and the demo, on 127.0.0.1 only:
+#   - Mosquitto from Debian's packages, with a TCP and a WebSockets listener;
+#   - FerretDB 1.24.2 (SQLite handler, telemetry disabled), built with `go install` into .tools/.
+# `VMM_MQTT_URL` / `VMM_MONGODB_URI` point at external services instead: then nothing is started
+# for them. Every start is idempotent (a running service is found by its pid file and port), and
+# `stop` stops only what `start` started, by pid.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+run="$root/.run"
+data="$root/.data"
+MQTT_PORT=${VMM_MQTT_PORT:-1883}
+WS_PORT=${VMM_WS_PORT:-9001}
+MONGO_PORT=${VMM_MONGO_PORT:-27017}
+FERRETDB_VERSION=v1.24.2
+mkdir -p "$run" "$data"
+
+say() { printf 'services: %s\n' "$*"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+alive() { # name -> 0 if the pid file names a live process
+  local pid_file="$run/$1.pid"
+  [[ -f $pid_file ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+}
+
+wait_port() { # port name log
+  for _ in $(seq 1 150); do
+    port_open "$1" && return 0
+    sleep 0.2
+  done
+  say "$2 did not open port $1 in 30 s; its log ($3):"
+  tail -n 30 "$3" >&2 || true
+  return 1
+}
+
+install_mosquitto() {
+  command -v mosquitto >/dev/null && return 0
+  say "installing mosquitto from Debian's packages"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto >/dev/null
+}
+
+install_ferretdb() {
+  [[ -x $tools/bin/ferretdb ]] && return 0
+  command -v go >/dev/null || { say "go is needed to build FerretDB"; return 1; }
+  say "building FerretDB $FERRETDB_VERSION from the Go module proxy (once; cached in .tools/)"
+  # `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds, but the binary panics at
+  # start ("Invalid build/version/version.txt file content"): the module as published lacks the
+  # generated version file. So: download the same module, write that file, build its command.
+  export GOPATH="$tools/go" GOFLAGS=-modcacherw GOTOOLCHAIN=local
+  local dir
+  dir=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -n $dir ]] || { say "go mod download of FerretDB $FERRETDB_VERSION failed"; return 1; }
+  rm -rf "$tools/src/ferretdb"
+  mkdir -p "$tools/src" "$tools/bin"
+  cp -r "$dir" "$tools/src/ferretdb"
+  chmod -R u+w "$tools/src/ferretdb"
+  echo "$FERRETDB_VERSION" > "$tools/src/ferretdb/build/version/version.txt"
+  (cd "$tools/src/ferretdb" && go build -o "$tools/bin/ferretdb" ./cmd/ferretdb)
+}
+
+start_mosquitto() {
+  if [[ -n ${VMM_MQTT_URL:-} ]]; then say "MQTT: using $VMM_MQTT_URL"; return 0; fi
+  if alive mosquitto; then say "mosquitto already running (pid $(cat "$run/mosquitto.pid"))"; return 0; fi
+  for p in "$MQTT_PORT" "$WS_PORT"; do
+    if port_open "$p"; then say "port $p is taken by another process; set VMM_MQTT_URL or VMM_MQTT_PORT/VMM_WS_PORT"; return 1; fi
+  done
+  install_mosquitto
+  { cat "$root/services/mosquitto.conf"
+    printf '\nlistener %s 127.0.0.1\nlistener %s 127.0.0.1\nprotocol websockets\n' "$MQTT_PORT" "$WS_PORT"
+  } > "$run/mosquitto.conf"
+  nohup mosquitto -c "$run/mosquitto.conf" > "$run/mosquitto.log" 2>&1 &
+  echo $! > "$run/mosquitto.pid"
+  wait_port "$MQTT_PORT" mosquitto "$run/mosquitto.log"
+  wait_port "$WS_PORT" mosquitto "$run/mosquitto.log"
+  say "mosquitto on 127.0.0.1:$MQTT_PORT (TCP) and :$WS_PORT (WebSockets), pid $(cat "$run/mosquitto.pid")"
+}
+
+start_ferretdb() {
+  if [[ -n ${VMM_MONGODB_URI:-} ]]; then say "MongoDB: using the given VMM_MONGODB_URI"; return 0; fi
+  if alive ferretdb; then say "ferretdb already running (pid $(cat "$run/ferretdb.pid"))"; return 0; fi
+  if port_open "$MONGO_PORT"; then say "port $MONGO_PORT is taken by another process; set VMM_MONGODB_URI or VMM_MONGO_PORT"; return 1; fi
+  install_ferretdb
+  mkdir -p "$data/ferretdb" "$data/ferretdb-state"
+  nohup "$tools/bin/ferretdb" --handler=sqlite --sqlite-url="file:$data/ferretdb/" \
+    --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$data/ferretdb-state" \
+    --telemetry=disable --debug-addr=- --log-level=warn > "$run/ferretdb.log" 2>&1 &
+  echo $! > "$run/ferretdb.pid"
+  wait_port "$MONGO_PORT" ferretdb "$run/ferretdb.log"
+  say "ferretdb on 127.0.0.1:$MONGO_PORT (SQLite in .data/ferretdb), pid $(cat "$run/ferretdb.pid")"
+}
+
+stop_one() {
+  local name=$1 pid_file="$run/$1.pid"
+  [[ -f $pid_file ]] || return 0
+  local pid; pid=$(cat "$pid_file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    say "stopped $name (pid $pid)"
+  fi
+  rm -f "$pid_file"
+}
+
+case ${1:-start} in
+  install) install_mosquitto; install_ferretdb ;;
+  start) start_mosquitto; start_ferretdb ;;
+  stop) stop_one mosquitto; stop_one ferretdb ;;
+  status)
+    for s in mosquitto ferretdb; do
+      if alive $s; then say "$s running (pid $(cat "$run/$s.pid"))"; else say "$s not running"; fi
+    done ;;
+  *) echo "usage: $0 [install|start|stop|status]" >&2; exit 2 ;;
+esac
