@@ -38,6 +38,8 @@ pub struct ClientOptions {
     pub prefix: String,
     /// How long a request may stay in flight while online before it is rolled back (`timeout`).
     pub request_timeout: Option<Duration>,
+    /// How long to wait for a snapshot page before asking again.
+    pub load_retry: Duration,
 }
 
 impl ClientOptions {
@@ -48,6 +50,7 @@ impl ClientOptions {
             client_id: client_id.to_string(),
             prefix: Topics::DEFAULT_PREFIX.to_string(),
             request_timeout: Some(Duration::from_secs(60)),
+            load_retry: Duration::from_secs(10),
         }
     }
 }
@@ -105,6 +108,7 @@ impl Client {
             ReplicaConfig::new(&options.client_id, &id_prefix).map_err(|e| ClientError::Options(e.to_string()))?;
         config.topics = Topics::new(&options.prefix).map_err(|e| ClientError::Options(e.to_string()))?;
         config.request_timeout = options.request_timeout.map(|d| d.as_millis() as u64);
+        config.load_retry = options.load_retry.as_millis() as u64;
         let replica = Arc::new(Mutex::new(Replica::new(config)));
         let mut mqtt_options = MqttOptions::new(&options.client_id, host, port);
         mqtt_options

@@ -22,6 +22,9 @@ use tokio_util::sync::CancellationToken;
 /// How long a publish may wait for its PUBACK before the caller gives up (and tries again later).
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest packet read from the broker.
+const MAX_INCOMING_PACKET: usize = 8 << 20;
+
 #[derive(Default)]
 struct Waiters {
     /// Waiters of publishes queued but not yet sent, in queue order.
@@ -75,7 +78,10 @@ impl Mqtt {
             .set_clean_session(clean_session)
             .set_manual_acks(true)
             .set_inflight(200)
-            .set_max_packet_size(max_packet, max_packet);
+            // Incoming packets up to 8 MiB are read (and an oversize request rejected as
+            // too_large) rather than failing the connection, which would make the broker deliver
+            // the same packet again forever; the broker should cap packets below that.
+            .set_max_packet_size(MAX_INCOMING_PACKET.max(max_packet), max_packet);
         let (client, eventloop) = AsyncClient::new(options, 256);
         let mqtt = Arc::new(Mqtt {
             client,

@@ -9,7 +9,7 @@ use vmm_protocol::{Code, Id};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_insert_is_applied_stored_and_confirmed() {
     let world = World::new("insert").await;
-    let bridge = world.start_bridge("b1");
+    let bridge = world.start_bridge("b1").await;
     let alice = world.watching_client("alice", "tasks").await;
     let event = alice.request("tasks", json!({"op": "insert", "id": "t1", "doc": {"title": "milk"}})).await.unwrap();
     assert_eq!((event.prev, event.version), (0, 1));
@@ -25,7 +25,7 @@ async fn an_insert_is_applied_stored_and_confirmed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_editing_the_same_and_different_objects_converge_to_what_mongodb_holds() {
     let world = World::new("converge").await;
-    let bridge = world.start_bridge("b1");
+    let bridge = world.start_bridge("b1").await;
     let alice = world.watching_client("alice", "tasks").await;
     let bob = world.watching_client("bob", "tasks").await;
     alice.request("tasks", json!({"op": "insert", "id": "shared", "doc": {"n": 0, "tags": []}})).await.unwrap();
@@ -63,7 +63,7 @@ async fn two_clients_editing_the_same_and_different_objects_converge_to_what_mon
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_base_version_is_rejected_with_the_current_version() {
     let world = World::new("stale").await;
-    let bridge = world.start_bridge("b1");
+    let bridge = world.start_bridge("b1").await;
     let alice = world.watching_client("alice", "tasks").await;
     let bob = world.watching_client("bob", "tasks").await;
     let t1 = Id::string("t1").unwrap();
@@ -101,50 +101,5 @@ async fn a_stale_base_version_is_rejected_with_the_current_version() {
 /// Publishes a request as `client` on a raw connection and returns the first reply.
 async fn raw_request(world: &World, client: &str, request: &vmm_protocol::message::Request) -> serde_json::Value {
     let payload = serde_json::to_vec(&request.to_value()).unwrap();
-    raw_exchange(world, client, &request.collection, payload, 1).await.remove(0)
-}
-
-/// Publishes `payload` to the request topic of `client` and collects `n` replies.
-pub async fn raw_exchange(
-    world: &World,
-    client: &str,
-    collection: &str,
-    payload: Vec<u8>,
-    n: usize,
-) -> Vec<serde_json::Value> {
-    use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
-    let id = format!("{}-{client}", world.prefix);
-    let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
-    let (host, port) = {
-        let url = common::mqtt_url();
-        let rest = url.trim_start_matches("mqtt://").to_string();
-        let (h, p) = rest.rsplit_once(':').unwrap();
-        (h.to_string(), p.parse::<u16>().unwrap())
-    };
-    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port), 16);
-    mqtt.subscribe(topics.reply(&id), QoS::AtLeastOnce).await.unwrap();
-    let mut replies = Vec::new();
-    let mut published = false;
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match eventloop.poll().await.unwrap() {
-                Event::Incoming(Incoming::SubAck(_)) if !published => {
-                    mqtt.publish(topics.request(&id, collection), QoS::AtLeastOnce, false, payload.clone())
-                        .await
-                        .unwrap();
-                    published = true;
-                }
-                Event::Incoming(Incoming::Publish(p)) => {
-                    replies.push(serde_json::from_slice(&p.payload).unwrap());
-                    if replies.len() == n {
-                        return;
-                    }
-                }
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("replies in time");
-    replies
+    common::raw_exchange(world, client, &request.collection, vec![payload], 1).await.remove(0).1
 }

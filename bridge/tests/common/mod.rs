@@ -76,11 +76,30 @@ impl World {
         Config::load_from(self.args(bridge_id)).expect("test config")
     }
 
-    /// A bridge in this process.
-    pub fn start_bridge(&self, bridge_id: &str) -> Bridge {
+    /// A bridge in this process, serving once this returns.
+    pub async fn start_bridge(&self, bridge_id: &str) -> Bridge {
+        self.start_bridge_with(self.config(bridge_id)).await
+    }
+
+    /// A bridge in this process with this configuration, serving once this returns.
+    pub async fn start_bridge_with(&self, config: Config) -> Bridge {
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(vmm_bridge::run(self.config(bridge_id), shutdown.clone()));
+        let task = tokio::spawn(vmm_bridge::run(config, shutdown.clone()));
+        self.wait_ready().await;
         Bridge { shutdown, task }
+    }
+
+    /// Waits until some bridge answers: a throwaway client loads a collection.
+    pub async fn wait_ready(&self) {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let mut options = ClientOptions::new(&mqtt_url(), &format!("{}-probe{n}", self.prefix));
+        options.prefix = self.prefix.clone();
+        options.load_retry = Duration::from_millis(200);
+        let probe = Client::connect(options).await.expect("client");
+        probe.watch("tasks").await.expect("watch");
+        let online = probe.wait_for(WAIT, |r| r.status() == vmm_protocol::replica::Status::Online).await;
+        assert!(online, "no bridge answered within {WAIT:?}");
+        probe.disconnect().await;
     }
 
     /// A bridge in its own process (so that it can be killed).
@@ -182,4 +201,58 @@ pub async fn mongo_view(world: &World, collection: &str) -> Vec<(String, serde_j
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// On a raw MQTT connection as `client`: subscribes to its reply topic and the events of
+/// `collection`, publishes each payload to its request topic, and collects `n` messages (topic,
+/// JSON) in arrival order.
+pub async fn raw_exchange(
+    world: &World,
+    client: &str,
+    collection: &str,
+    payloads: Vec<Vec<u8>>,
+    n: usize,
+) -> Vec<(String, serde_json::Value)> {
+    use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+    let id = format!("{}-{client}", world.prefix);
+    let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
+    let url = mqtt_url();
+    let (host, port) = url
+        .trim_start_matches("mqtt://")
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap()))
+        .unwrap();
+    let mut options = MqttOptions::new(&id, host, port);
+    options.set_max_packet_size(8 << 20, 8 << 20);
+    let (mqtt, mut eventloop) = AsyncClient::new(options, 64);
+    mqtt.subscribe(topics.reply(&id), QoS::AtLeastOnce).await.unwrap();
+    mqtt.subscribe(topics.collection_events(collection), QoS::AtLeastOnce).await.unwrap();
+    let mut got = Vec::new();
+    let mut subacks = 0;
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match eventloop.poll().await.unwrap() {
+                Event::Incoming(Incoming::SubAck(_)) => {
+                    subacks += 1;
+                    if subacks == 2 {
+                        for p in &payloads {
+                            mqtt.try_publish(topics.request(&id, collection), QoS::AtLeastOnce, false, p.clone())
+                                .unwrap();
+                        }
+                    }
+                }
+                Event::Incoming(Incoming::Publish(p)) => {
+                    got.push((p.topic.clone(), serde_json::from_slice(&p.payload).unwrap()));
+                    if got.len() == n {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("expected {n} messages in time, got {got:?}"));
+    let _ = mqtt.disconnect().await;
+    got
 }
