@@ -40,6 +40,8 @@ pub struct ClientOptions {
     pub request_timeout: Option<Duration>,
     /// How long to wait for a snapshot page before asking again.
     pub load_retry: Duration,
+    /// How long to wait for a request's outcome before publishing it again (doubling).
+    pub resend_after: Duration,
 }
 
 impl ClientOptions {
@@ -51,6 +53,7 @@ impl ClientOptions {
             prefix: Topics::DEFAULT_PREFIX.to_string(),
             request_timeout: Some(Duration::from_secs(60)),
             load_retry: Duration::from_secs(10),
+            resend_after: Duration::from_secs(10),
         }
     }
 }
@@ -109,6 +112,7 @@ impl Client {
         config.topics = Topics::new(&options.prefix).map_err(|e| ClientError::Options(e.to_string()))?;
         config.request_timeout = options.request_timeout.map(|d| d.as_millis() as u64);
         config.load_retry = options.load_retry.as_millis() as u64;
+        config.resend_after = options.resend_after.as_millis() as u64;
         let replica = Arc::new(Mutex::new(Replica::new(config)));
         let mut mqtt_options = MqttOptions::new(&options.client_id, host, port);
         mqtt_options

@@ -111,7 +111,14 @@ async fn drain(inner: Arc<Inner>, object: (String, String)) {
 }
 
 async fn publish_in_order(inner: &Inner, collection: &str, key: &str) -> crate::Result<()> {
+    let mut rolled_forward = false;
     while let Some(event) = inner.store.next_unpublished(collection, key).await? {
+        if !rolled_forward {
+            // A bridge may have died between recording the event and writing the object: write
+            // it now, so that an event is never out before its object (snapshots read objects).
+            inner.store.load(collection, &event.id).await?;
+            rolled_forward = true;
+        }
         let id: &Id = &event.id;
         let topic = inner.topics.event(collection, id);
         let payload = serde_json::to_vec(&event.to_value()).expect("JSON");

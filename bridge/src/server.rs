@@ -46,7 +46,10 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
     let (mqtt, mqtt_task) = Mqtt::start(
         &config.mqtt_url,
         &config.bridge_id,
-        false,
+        // A clean session: a persistent one would keep taking its share of the requests while
+        // this bridge is down. Requests it had not acknowledged are republished by their
+        // requesters (same rid), which the protocol makes safe.
+        true,
         config.max_payload + 4096,
         filters,
         incoming_tx,
@@ -59,6 +62,7 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
     }
     let outbox = Outbox::new(store.clone(), mqtt.clone(), topics.clone(), metrics.clone());
     let sweep = tokio::spawn(outbox.clone().sweep(shutdown.clone()));
+    tokio::spawn(prune(store.clone(), config.retain_events_days, shutdown.clone()));
     let bridge = Arc::new(Bridge {
         store,
         mqtt: mqtt.clone(),
@@ -113,5 +117,25 @@ async fn open_store(db: mongodb::Database, shutdown: &CancellationToken) -> Resu
             () = shutdown.cancelled() => return Err(Error::Config("stopped before MongoDB was reachable".into())),
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Every 10 minutes: forget events older than the retention, and rejects older than a day (the
+/// protocol asks for at least 24 hours).
+async fn prune(store: Arc<Store>, retain_days: u64, shutdown: CancellationToken) {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    loop {
+        let now = crate::now_ms() as i64;
+        let events_before = mongodb::bson::DateTime::from_millis(now - retain_days as i64 * DAY_MS);
+        let rejects_before = mongodb::bson::DateTime::from_millis(now - DAY_MS);
+        match store.prune(events_before, rejects_before).await {
+            Ok((0, 0)) => {}
+            Ok((events, rejects)) => tracing::info!(events, rejects, "pruned old events and rejects"),
+            Err(e) => tracing::warn!(error = %e, "pruning failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(600)) => {}
+            () = shutdown.cancelled() => return,
+        }
     }
 }

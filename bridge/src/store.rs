@@ -303,6 +303,19 @@ impl Store {
         Ok((objects, count))
     }
 
+    /// Forgets published events (and with them the applied outcomes) recorded before
+    /// `events_before`, and rejects recorded before `rejects_before`. Replays from before then
+    /// become snapshots. Returns how many events and rejects were removed.
+    pub(crate) async fn prune(
+        &self,
+        events_before: bson::DateTime,
+        rejects_before: bson::DateTime,
+    ) -> Result<(u64, u64)> {
+        let events = self.events.delete_many(doc! {"published": true, "at": {"$lt": events_before}}).await?;
+        let rejects = self.rejects.delete_many(doc! {"at": {"$lt": rejects_before}}).await?;
+        Ok((events.deleted_count, rejects.deleted_count))
+    }
+
     /// One page of a collection load: live objects after the cursor, in `_id` order within each
     /// id type (integers, strings, ObjectIds), at most `limit` and at most `budget` bytes.
     pub(crate) async fn page(

@@ -116,6 +116,8 @@ impl World {
     pub async fn client(&self, id: &str) -> Client {
         let mut options = ClientOptions::new(&mqtt_url(), &format!("{}-{id}", self.prefix));
         options.prefix = self.prefix.clone();
+        // Tests kill bridges: resend sooner than the protocol's 10 s to keep them short.
+        options.resend_after = Duration::from_secs(2);
         Client::connect(options).await.expect("client")
     }
 
