@@ -439,7 +439,7 @@ fn parse_http_addr(s: &str) -> Result<Option<SocketAddr>, String> {
 }
 
 /// `mqtt://host[:port]` or `tcp://host[:port]`, nothing after but an optional `/` or query.
-fn parse_mqtt_url(url: &str) -> Result<(String, u16), String> {
+pub(crate) fn parse_mqtt_url(url: &str) -> Result<(String, u16), String> {
     let bad = |why: &str| format!("{url:?} {why}; expected mqtt://host[:port]");
     let rest = url
         .strip_prefix("mqtt://")

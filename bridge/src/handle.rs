@@ -24,8 +24,8 @@ pub(crate) struct Bridge {
     pub(crate) topics: Topics,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
-    /// Allowed collections; empty: all but the reserved ones.
-    pub(crate) collections: Vec<String>,
+    /// The configuration (which collections are served).
+    pub(crate) config: crate::Config,
     /// A test hook: pause forever at this point (see `failpoint`).
     pub(crate) failpoint: Option<String>,
 }
@@ -63,10 +63,7 @@ impl Bridge {
     }
 
     fn allowed(&self, collection: &str) -> bool {
-        if collection.starts_with("vmm_") || collection.starts_with("system.") {
-            return false;
-        }
-        self.collections.is_empty() || self.collections.iter().any(|c| c == collection)
+        self.config.collection_allowed(collection)
     }
 
     async fn on_request(&self, client: &str, collection: &str, payload: &[u8]) -> Result<()> {

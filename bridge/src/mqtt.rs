@@ -43,19 +43,7 @@ pub(crate) struct Mqtt {
 
 /// Where the MQTT connection goes, parsed from `mqtt://host:port`.
 pub(crate) fn parse_url(url: &str) -> Result<(String, u16)> {
-    let rest = url
-        .strip_prefix("mqtt://")
-        .or_else(|| url.strip_prefix("tcp://"))
-        .ok_or_else(|| Error::Config(format!("MQTT URL {url:?} must start with mqtt://")))?;
-    let rest = rest.split(['/', '?']).next().unwrap_or(rest);
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().map_err(|_| Error::Config(format!("bad port in MQTT URL {url:?}")))?),
-        None => (rest, 1883),
-    };
-    if host.is_empty() {
-        return Err(Error::Config(format!("no host in MQTT URL {url:?}")));
-    }
-    Ok((host.to_string(), port))
+    crate::config::parse_mqtt_url(url).map_err(Error::Config)
 }
 
 impl Mqtt {
@@ -221,18 +209,5 @@ fn forget_unacknowledged(eventloop: &mut EventLoop, mqtt: &Mqtt) {
     w.sent.clear();
     for _ in 0..unsent {
         w.queued.pop_front();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mqtt_urls_give_host_and_port() {
-        assert_eq!(parse_url("mqtt://127.0.0.1:1884").unwrap(), ("127.0.0.1".into(), 1884));
-        assert_eq!(parse_url("tcp://broker").unwrap(), ("broker".into(), 1883));
-        assert!(parse_url("http://x").is_err());
-        assert!(parse_url("mqtt://:1").is_err());
     }
 }

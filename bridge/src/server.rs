@@ -27,8 +27,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
 /// Runs a bridge until `shutdown` is cancelled, serving HTTP on `http` if given (tests bind
 /// `127.0.0.1:0` and pass the listener in).
 ///
-/// On shutdown it stops taking requests (those not yet taken stay with the broker, unacknowledged,
-/// for this or another bridge), finishes the requests in flight, publishes every event recorded
+/// On shutdown it stops taking requests (those received but not started are not acknowledged:
+/// their requesters publish them again), finishes the requests in flight, publishes every event recorded
 /// (for at most 10 s), and disconnects.
 pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: CancellationToken) -> Result<()> {
     let limits = config.limits();
@@ -36,11 +36,7 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
     let metrics = Arc::new(Metrics::default());
     let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await?;
     let db = client.database(&config.database);
-    let store = Arc::new(open_store(db.clone(), &shutdown).await?);
-    let Some(store) = Some(store).filter(|_| !shutdown.is_cancelled()) else { return Ok(()) };
-
-    let group = (!config.share_group.is_empty()).then_some(config.share_group.as_str());
-    let filters = topics.bridge_filters(group).to_vec();
+    let filters = topics.bridge_filters(config.share_group()).to_vec();
     let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
     let mqtt_stop = CancellationToken::new();
     let (mqtt, mqtt_task) = Mqtt::start(
@@ -60,6 +56,18 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
         let state = HttpState { metrics: metrics.clone(), mqtt_connected: mqtt.connected(), db: db.clone() };
         tokio::spawn(http::serve(listener, state, shutdown.clone()));
     }
+    // Health answers (503) while the database is still out of reach; requests wait in the
+    // channel, unacknowledged, until the store is open.
+    let store = match open_store(db.clone(), &shutdown).await {
+        Ok(store) => Arc::new(store),
+        Err(e) if shutdown.is_cancelled() => {
+            tracing::info!(error = %e, "stopped before the database was reachable");
+            mqtt.disconnect().await;
+            mqtt_stop.cancel();
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     let outbox = Outbox::new(store.clone(), mqtt.clone(), topics.clone(), metrics.clone());
     let sweep = tokio::spawn(outbox.clone().sweep(shutdown.clone()));
     tokio::spawn(prune(store.clone(), config.retain_events_days, shutdown.clone()));
@@ -70,12 +78,12 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
         topics,
         limits,
         metrics,
-        collections: config.collections.clone(),
+        config: config.clone(),
         failpoint: std::env::var("VMM_FAILPOINT").ok().filter(|f| !f.is_empty()),
     });
     tracing::info!(bridge_id = %config.bridge_id, prefix = %config.prefix, database = %config.database, "bridge started");
 
-    let workers = config.workers.max(1);
+    let workers = config.workers;
     let slots = Arc::new(Semaphore::new(workers));
     loop {
         let publish = tokio::select! {

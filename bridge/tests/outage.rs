@@ -15,11 +15,17 @@ fn free_port() -> u16 {
 }
 
 fn start_mosquitto(port: u16) -> Child {
-    Command::new("mosquitto").args(["-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("mosquitto on PATH (make services installs it)")
+    Command::new("mosquitto")
+        .args(["-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto on PATH (make services installs it)")
 }
 
 fn start_ferretdb(port: u16, dir: &std::path::Path) -> Child {
-    let bin = std::env::var("VMM_FERRETDB_BIN").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/bin/ferretdb").into());
+    let bin = std::env::var("VMM_FERRETDB_BIN")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/bin/ferretdb").into());
     Command::new(bin)
         .args([
             "--handler=sqlite",
@@ -81,7 +87,8 @@ async fn the_bridge_rides_out_a_broker_outage_and_health_says_so() {
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = http.local_addr().unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let bridge = tokio::spawn(vmm_bridge::serve(vmm_bridge::Config::load_from(args).unwrap(), Some(http), shutdown.clone()));
+    let bridge =
+        tokio::spawn(vmm_bridge::serve(vmm_bridge::Config::load_from(args).unwrap(), Some(http), shutdown.clone()));
     assert!(health_becomes(addr, 200).await.contains("\"mqtt\":true"));
 
     let client_for = |id: &str| {
@@ -105,7 +112,8 @@ async fn the_bridge_rides_out_a_broker_outage_and_health_says_so() {
     wait_port(port).await;
     assert!(health_becomes(addr, 200).await.contains("\"mqtt\":true"));
     // The client reconnects, resyncs, and the bridge serves again; what was acknowledged stayed.
-    let after = tokio::time::timeout(WAIT, alice.request("tasks", json!({"op": "insert", "id": "after", "doc": {"n": 2}})));
+    let after =
+        tokio::time::timeout(WAIT, alice.request("tasks", json!({"op": "insert", "id": "after", "doc": {"n": 2}})));
     after.await.expect("served after the outage").unwrap();
     let stored = world.stored("tasks").await;
     assert_eq!(stored.len(), 2);
@@ -134,7 +142,8 @@ async fn the_bridge_rides_out_a_database_outage_and_health_says_so() {
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = http.local_addr().unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let bridge = tokio::spawn(vmm_bridge::serve(vmm_bridge::Config::load_from(args).unwrap(), Some(http), shutdown.clone()));
+    let bridge =
+        tokio::spawn(vmm_bridge::serve(vmm_bridge::Config::load_from(args).unwrap(), Some(http), shutdown.clone()));
     world.wait_ready().await;
     assert!(health_becomes(addr, 200).await.contains("\"mongodb\":true"));
     let alice = world.watching_client("alice", "tasks").await;
@@ -148,16 +157,27 @@ async fn the_bridge_rides_out_a_database_outage_and_health_says_so() {
     // client resends it, and it is applied once the database is back.
     let during = {
         let alice = alice.clone();
-        tokio::spawn(async move { alice.request("tasks", json!({"op": "insert", "id": "during", "doc": {"n": 2}})).await })
+        tokio::spawn(
+            async move { alice.request("tasks", json!({"op": "insert", "id": "during", "doc": {"n": 2}})).await },
+        )
     };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut db = start_ferretdb(port, &dir);
     wait_port(port).await;
     assert!(health_becomes(addr, 200).await.contains("\"mongodb\":true"));
-    let event = tokio::time::timeout(Duration::from_secs(40), during).await.expect("applied after the outage").unwrap().unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(40), during)
+        .await
+        .expect("applied after the outage")
+        .unwrap()
+        .unwrap();
     assert_eq!(event.version, 1);
     let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
-    let count = client.database(&world.database).collection::<mongodb::bson::Document>("tasks").count_documents(mongodb::bson::doc! {}).await.unwrap();
+    let count = client
+        .database(&world.database)
+        .collection::<mongodb::bson::Document>("tasks")
+        .count_documents(mongodb::bson::doc! {})
+        .await
+        .unwrap();
     assert_eq!(count, 2, "what was acknowledged before the outage is still there");
 
     shutdown.cancel();
