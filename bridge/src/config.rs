@@ -71,8 +71,8 @@ pub struct Config {
     pub collections: Vec<String>,
 
     /// The bridge's MQTT client id (1 to 128 characters of [A-Za-z0-9._:~-]). Each running
-    /// bridge needs its own; keep it stable across restarts so the broker keeps the bridge's
-    /// session and the requests queued while it was away. Default: `vmm-bridge-<hostname>`.
+    /// bridge needs its own: two bridges with one id disconnect each other. The bridge connects
+    /// with a clean session. Default: `vmm-bridge-<hostname>`.
     #[arg(long, env = "VMM_BRIDGE_ID", default_value_t = default_bridge_id(), value_name = "ID")]
     pub bridge_id: String,
 

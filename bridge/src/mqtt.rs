@@ -205,7 +205,7 @@ fn forget_unacknowledged(eventloop: &mut EventLoop, mqtt: &Mqtt) {
         _ => true,
     });
     // Also drop the Outgoing events rumqttc may still hold for publishes it sent.
-    eventloop.state.events.clear();
+    eventloop.state.events.retain(|e| !matches!(e, Event::Outgoing(Outgoing::Publish(_))));
     w.sent.clear();
     for _ in 0..unsent {
         w.queued.pop_front();
