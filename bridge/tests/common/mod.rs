@@ -135,7 +135,7 @@ impl World {
         client.database(&self.database)
     }
 
-    /// The live documents of a collection as MongoDB holds them, `_id` → document.
+    /// The documents of a collection as MongoDB holds them, in `_id` order.
     pub async fn stored(&self, collection: &str) -> Vec<Document> {
         use futures_util::TryStreamExt;
         let db = self.db().await;
@@ -149,17 +149,9 @@ impl World {
             .unwrap()
     }
 
+    /// The bridge's event log, in `_id` (collection, key, version) order.
     pub async fn events(&self) -> Vec<Document> {
-        use futures_util::TryStreamExt;
-        let db = self.db().await;
-        db.collection::<Document>("vmm_events")
-            .find(doc! {})
-            .sort(doc! {"_id": 1})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
+        self.stored("vmm_events").await
     }
 
     pub async fn drop_database(&self) {
