@@ -1,0 +1,165 @@
+// An in-memory stand-in for the wasm `Store` (the interface of js/index.d.ts), with no network:
+// requests are shown at once as pending and settled by the test (`confirm`, `reject`), and
+// `put`/`setStatus` play the part of other clients and of the connection.
+const key = (id) => JSON.stringify(id);
+
+export class FakeStore {
+  constructor({ clientId = 'alice', status = 'online' } = {}) {
+    this.clientId = clientId;
+    this.watched = [];
+    this.watchedObjects = [];
+    this.closed = false;
+    this._status = status;
+    this._collections = new Map(); // collection → Map(key → { doc, meta })
+    this._requests = new Map(); // rid → { collection, op, before, resolve, reject }
+    this._next = 0;
+    this._collectionListeners = new Map();
+    this._documentListeners = new Map();
+    this._statusListeners = new Set();
+  }
+
+  get status() {
+    return this._status;
+  }
+
+  get pendingCount() {
+    return this._requests.size;
+  }
+
+  watch(collection) {
+    this.watched.push(collection);
+  }
+
+  watchObject(collection, id) {
+    this.watchedObjects.push([collection, id]);
+  }
+
+  request(collection, op) {
+    const rid = `r${++this._next}`;
+    const before = this._entry(collection, op.id);
+    return new Promise((resolve, reject) => {
+      this._requests.set(rid, { collection, op, before, resolve, reject });
+      const meta = { version: before?.meta.version ?? 0, pending: (before?.meta.pending ?? 0) + 1, deleted: false };
+      this._set(collection, op.id, apply(before?.doc, op), meta);
+    });
+  }
+
+  /** The rids of the requests still pending, oldest first. */
+  pendingRids() {
+    return [...this._requests.keys()];
+  }
+
+  /** The bridge's event for a pending request arrives. */
+  confirm(rid) {
+    const { collection, op, resolve } = this._take(rid);
+    const now = this._entry(collection, op.id);
+    const prev = now.meta.version;
+    this._set(collection, op.id, now.doc, {
+      version: prev + 1,
+      pending: now.meta.pending - 1,
+      deleted: op.op === 'delete',
+    });
+    resolve({ type: 'event', collection, id: op.id, prev, version: prev + 1, client: this.clientId, rid, op: op.op });
+  }
+
+  /** A reject (or a local rollback) for a pending request: the change disappears from the view. */
+  reject(rid, error) {
+    const { collection, op, before, reject } = this._take(rid);
+    const now = this._entry(collection, op.id);
+    this._set(collection, op.id, before?.doc, {
+      version: now.meta.version,
+      pending: now.meta.pending - 1,
+      deleted: false,
+      lastError: { code: error.code, message: error.message },
+    });
+    reject(error);
+  }
+
+  /** Another client's change arrives. */
+  put(collection, doc) {
+    const before = this._entry(collection, doc._id);
+    this._set(collection, doc._id, doc, { version: (before?.meta.version ?? 0) + 1, pending: 0, deleted: false });
+  }
+
+  setStatus(status) {
+    this._status = status;
+    for (const listener of [...this._statusListeners]) listener(status);
+  }
+
+  get(collection, id) {
+    return this._entry(collection, id)?.doc;
+  }
+
+  list(collection) {
+    return [...(this._collections.get(collection)?.values() ?? [])].filter((e) => e.doc).map((e) => e.doc);
+  }
+
+  meta(collection, id) {
+    const meta = this._entry(collection, id)?.meta;
+    return meta && { ...meta };
+  }
+
+  onCollection(collection, listener) {
+    return subscribe(this._collectionListeners, collection, listener);
+  }
+
+  onDocument(collection, id, listener) {
+    return subscribe(this._documentListeners, `${collection}\u0000${key(id)}`, listener);
+  }
+
+  onStatus(listener) {
+    this._statusListeners.add(listener);
+    return () => this._statusListeners.delete(listener);
+  }
+
+  /** How many listeners are registered, all kinds together. */
+  listenerCount() {
+    let n = this._statusListeners.size;
+    for (const map of [this._collectionListeners, this._documentListeners]) for (const set of map.values()) n += set.size;
+    return n;
+  }
+
+  close() {
+    this.closed = true;
+  }
+
+  _entry(collection, id) {
+    return this._collections.get(collection)?.get(key(id));
+  }
+
+  _take(rid) {
+    const request = this._requests.get(rid);
+    if (!request) throw new Error(`no pending request ${rid}`);
+    this._requests.delete(rid);
+    return request;
+  }
+
+  _set(collection, id, doc, meta) {
+    if (!this._collections.has(collection)) this._collections.set(collection, new Map());
+    this._collections.get(collection).set(key(id), { doc: doc && structuredClone(doc), meta });
+    // Like the wasm store: listeners are called synchronously, inside the call that changed the view.
+    for (const listener of [...(this._collectionListeners.get(collection) ?? [])]) listener();
+    for (const listener of [...(this._documentListeners.get(`${collection}\u0000${key(id)}`) ?? [])]) listener();
+  }
+}
+
+function subscribe(map, name, listener) {
+  if (!map.has(name)) map.set(name, new Set());
+  map.get(name).add(listener);
+  return () => map.get(name).delete(listener);
+}
+
+// Enough of the update language for the tests: insert, replace, delete and `$set` of top-level fields.
+function apply(doc, op) {
+  switch (op.op) {
+    case 'insert':
+    case 'replace':
+      return { _id: op.id ?? doc?._id, ...op.doc };
+    case 'update':
+      return { ...doc, ...op.update.$set };
+    case 'delete':
+      return undefined;
+    default:
+      throw new Error(`unknown op ${op.op}`);
+  }
+}

@@ -1,0 +1,103 @@
+// The errors a vmm request can end with, one class per kind of reject code (PROTOCOL.md §13.2),
+// so that an application can branch on `instanceof` or on the stable `code`.
+//
+// The wasm side builds them through `errorFor` (a wasm-bindgen snippet of this very file), and the
+// package's `js/errors.js` re-exports that snippet (scripts/package.mjs), so there is one set of
+// classes and `instanceof` holds. Keep this file free of imports: wasm-bindgen copies it alone.
+
+/** Every error of a vmm request. `code` is a reject code of PROTOCOL.md §13.2, or `aborted`/`timeout`. */
+export class VmmError extends Error {
+  /** The code when `details` has none (`new ConflictError(message)`). */
+  static defaultCode = 'internal';
+
+  /**
+   * @param {string} message human-readable, never parsed
+   * @param {{ code?: string, current?: number, rid?: string | null, path?: string, cause?: unknown }} [details]
+   */
+  constructor(message, details) {
+    const d = details ?? {};
+    super(message, d.cause === undefined ? undefined : { cause: d.cause });
+    /** @type {string} */
+    this.code = d.code ?? new.target.defaultCode;
+    // Only what the reject carried, so that logs show no empty fields.
+    if (d.rid != null) this.rid = d.rid;
+    if (d.path != null) this.path = d.path;
+    if (d.current != null) this.current = d.current;
+  }
+}
+
+/** `conflict`: the request's base version is not the stored one; `current` is what is stored. */
+export class ConflictError extends VmmError {
+  static defaultCode = 'conflict';
+}
+
+/** `malformed`, `too_large`, `invalid_document`, `invalid_update`: fix the request, do not retry it. */
+export class ValidationError extends VmmError {
+  static defaultCode = 'malformed';
+}
+
+/** `forbidden`: the collection or operation is not allowed for this client. */
+export class PermissionError extends VmmError {
+  static defaultCode = 'forbidden';
+}
+
+/** `not_found`: update, replace or delete of an object that does not exist; `current` is its version. */
+export class NotFoundError extends VmmError {
+  static defaultCode = 'not_found';
+}
+
+/** `timeout`: the client gave up waiting; the outcome is unknown (its event may still arrive). */
+export class TimeoutError extends VmmError {
+  static defaultCode = 'timeout';
+}
+
+/** `aborted`: the request waited behind one of the same object that was rolled back. */
+export class AbortedError extends VmmError {
+  static defaultCode = 'aborted';
+}
+
+/** `internal`: the bridge could not decide (nothing was applied); retrying the same request is safe. */
+export class InternalError extends VmmError {
+  static defaultCode = 'internal';
+}
+
+// `name` lives on the prototype, as for the built-in errors: the stack trace then starts with it
+// (it is read when `super()` captures the stack), and it survives minifiers renaming the classes.
+for (const [cls, name] of [
+  [VmmError, 'VmmError'],
+  [ConflictError, 'ConflictError'],
+  [ValidationError, 'ValidationError'],
+  [PermissionError, 'PermissionError'],
+  [NotFoundError, 'NotFoundError'],
+  [TimeoutError, 'TimeoutError'],
+  [AbortedError, 'AbortedError'],
+  [InternalError, 'InternalError'],
+]) {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+}
+
+const CLASS_OF_CODE = {
+  conflict: ConflictError,
+  malformed: ValidationError,
+  too_large: ValidationError,
+  invalid_document: ValidationError,
+  invalid_update: ValidationError,
+  forbidden: PermissionError,
+  not_found: NotFoundError,
+  timeout: TimeoutError,
+  aborted: AbortedError,
+  internal: InternalError,
+};
+
+/**
+ * The error for a code: `errorFor('conflict', 'base 3 is older than 5', { current: 5, rid })` is a
+ * `ConflictError`. An unknown code (a newer bridge) gives a plain `VmmError` that keeps the code.
+ * @param {string} code
+ * @param {string} message
+ * @param {{ current?: number, rid?: string | null, path?: string, cause?: unknown }} [details]
+ * @returns {VmmError}
+ */
+export function errorFor(code, message, details) {
+  const cls = Object.hasOwn(CLASS_OF_CODE, code) ? CLASS_OF_CODE[code] : VmmError;
+  return new cls(message, { ...details, code });
+}
