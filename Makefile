@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+.PHONY: wasm-tools wasm-pkg test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -21,8 +21,9 @@ fmt: ## Format the code
 fmt-check: setup ## Check formatting
 	$(CARGO) fmt --all --check
 
-lint: setup ## Clippy on every target, warnings are errors
+lint: setup ## Clippy on every target (and the browser client's wasm code), warnings are errors
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p vmm-client --target $(WASM_TARGET) --all-targets --locked -- -D warnings
 
 test-rust: setup ## Unit, property, conformance-vector and schema tests
 	$(CARGO) test --workspace --locked
@@ -48,4 +49,23 @@ services-status: ## Say which services are running
 bridge: services ## Run a bridge against the local services (Ctrl+C stops it)
 	$(CARGO) run --locked -p vmm-bridge --release -- $(BRIDGE_ARGS)
 
-test: fmt-check lint core-deps-check wasm-check services test-rust ## Everything CI runs
+wasm-tools: ## Install wasm-pack, wasm-bindgen-cli (pinned), Chromium, chromedriver, binaryen (once)
+	bash scripts/wasm-tools.sh
+
+wasm-pkg: wasm-tools ## Build the npm package wasm-client/pkg (release: LTO, opt-level z, wasm-opt -Oz)
+	cd wasm-client && PATH="$(CURDIR)/.tools/cargo/bin:$$PATH" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+	  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 wasm-pack build --release --target web --out-dir pkg --mode no-install
+	node wasm-client/scripts/package.mjs
+
+test-wasm: services wasm-tools ## Browser tests in headless Chromium against Mosquitto and a bridge
+	bash scripts/test-wasm.sh
+
+test-js: wasm-pkg ## The Vue and Vuex layer's tests (node:test)
+	cd wasm-client/js-test && npm ci --no-audit --no-fund && VMM_CLIENT_JS=../pkg/js npm test
+
+size: wasm-pkg ## Gzipped size of the wasm and its JS glue
+	@cd wasm-client/pkg && for f in vmm_client_bg.wasm vmm_client.js js/index.js; do \
+	  printf '%-22s %8d bytes, %7d gzipped\n' $$f $$(wc -c < $$f) $$(gzip -9 -c $$f | wc -c); done; \
+	printf '%-22s %8s        %7d gzipped\n' total '' $$(cat vmm_client_bg.wasm vmm_client.js js/index.js | gzip -9 -c | wc -c)
+
+test: fmt-check lint core-deps-check wasm-check services test-rust test-wasm test-js ## Everything CI runs

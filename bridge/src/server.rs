@@ -109,6 +109,8 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
     mqtt.disconnect().await;
     mqtt_stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), mqtt_task).await;
+    // Close the driver's pools before the runtime goes, which it does not survive gracefully.
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.shutdown()).await;
     tracing::info!("bridge stopped");
     Ok(())
 }

@@ -6,9 +6,12 @@
 //! received message it is replaced by its value. This keeps the vectors free of any one
 //! implementation's way of generating request and load ids.
 
+// The vector files, embedded (declared by the including crate when this runs in wasm).
+#[cfg(not(target_arch = "wasm32"))]
+mod vector_files;
+
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use vmm_protocol::decide::{self, Decision, Outcome, Stored};
 use vmm_protocol::message::{Event, Message, Reject, Request};
 use vmm_protocol::replica::{Config, Notice, Replica, Status};
@@ -16,9 +19,8 @@ use vmm_protocol::topic::{Route, Topics};
 use vmm_protocol::{value, Id, Limits};
 
 fn cases(file: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors").join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let text = crate::vector_files::text(file);
+    let doc: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
     let cases = doc["cases"].as_array().unwrap_or_else(|| panic!("{file} has no cases")).clone();
     assert!(!cases.is_empty(), "{file} has no cases");
     cases
@@ -38,7 +40,8 @@ fn route_json(route: &Route) -> Value {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn topic_vectors() {
     for case in cases("topics.json") {
         let n = name(&case);
@@ -86,7 +89,8 @@ fn payload_of(case: &Value) -> Vec<u8> {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn validate_vectors() {
     for case in cases("validate.json") {
         let n = name(&case);
@@ -150,7 +154,8 @@ fn reject_of(v: &Value) -> Reject {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn decide_vectors() {
     for case in cases("decide.json") {
         let n = name(&case);
@@ -242,7 +247,8 @@ impl Vars {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn replica_vectors() {
     for case in cases("replica.json") {
         let n = name(&case);

@@ -3,15 +3,19 @@
 //! Every case runs even when an earlier one fails, and the test then fails listing the names of
 //! all failing cases, so that one broken rule does not hide the others.
 
+// The vector files, embedded (declared by the including crate when this runs in wasm).
+#[cfg(not(target_arch = "wasm32"))]
+mod vector_files;
+
 use serde_json::Value;
 use vmm_protocol::update::Update;
 use vmm_protocol::value::{self, Document};
 use vmm_protocol::{Limits, Violation};
 
 fn load(file: &str) -> Vec<Value> {
-    let path = format!("{}/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let mut root: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
+    let path = file;
+    let text = crate::vector_files::text(file);
+    let mut root: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
     assert!(root["description"].is_string(), "{path} has no description");
     match root["cases"].take() {
         Value::Array(cases) if !cases.is_empty() => cases,
@@ -131,13 +135,15 @@ fn check_update_case(case: &Value) -> Result<(), String> {
     expect(outcome, case, "result")
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn every_values_vector_passes() {
     let count = run("values.json", check_value_case);
     assert!(count >= 40, "values.json has only {count} cases");
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn every_update_vector_passes() {
     let count = run("update.json", check_update_case);
     assert!(count >= 60, "update.json has only {count} cases");
