@@ -76,6 +76,7 @@ export interface Store {
   /** Called after any change of the collection's view; returns the unsubscribe function. */
   onCollection(collection: string, listener: () => void): () => void;
   onDocument(collection: string, id: Id, listener: () => void): () => void;
+  /** Called when the status or `pendingCount` changes; returns the unsubscribe function. */
   onStatus(listener: (status: Status) => void): () => void;
   /** Closes the connection for good; pending changes stay pending. */
   close(): void;

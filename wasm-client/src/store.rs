@@ -70,6 +70,7 @@ struct Inner {
     requests: HashMap<String, (js_sys::Function, js_sys::Function)>,
     listeners: Listeners,
     last_status: String,
+    last_pending: usize,
 }
 
 /// A vmm store: an optimistic copy of the collections it watches.
@@ -136,6 +137,7 @@ pub fn connect_store(options: JsValue) -> Result<Store, JsValue> {
         requests: HashMap::new(),
         listeners: Listeners::default(),
         last_status: "connecting".into(),
+        last_pending: 0,
     }));
     open(&inner);
     Ok(Store { inner })
@@ -316,8 +318,10 @@ fn pump(inner: &Rc<RefCell<Inner>>) {
             s.ever_online = true;
         }
         let status = status_of(s);
-        if status != s.last_status {
+        let pending = s.replica.pending_count();
+        if status != s.last_status || pending != s.last_pending {
             s.last_status = status.clone();
+            s.last_pending = pending;
             for (_, f) in &s.listeners.status {
                 calls.push((f.clone(), JsValue::from_str(&status)));
             }
@@ -498,7 +502,8 @@ impl Store {
         Ok(add_listener(&self.inner, move |l| l.documents.entry(key.clone()).or_default(), listener))
     }
 
-    /// Calls `listener(status)` when the status changes; returns the unsubscribe.
+    /// Calls `listener(status)` when the status or the number of pending changes changes;
+    /// returns the unsubscribe.
     #[wasm_bindgen(js_name = onStatus)]
     pub fn on_status(&self, listener: js_sys::Function) -> js_sys::Function {
         add_listener(&self.inner, |l| &mut l.status, listener)
