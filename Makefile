@@ -49,11 +49,11 @@ services-status: ## Say which services are running
 bridge: services ## Run a bridge against the local services (Ctrl+C stops it)
 	$(CARGO) run --locked -p vmm-bridge --release -- $(BRIDGE_ARGS)
 
-wasm-tools: ## Install wasm-pack, wasm-bindgen-cli (pinned), Chromium, chromedriver, binaryen (once)
+wasm-tools: ## Install wasm-pack, wasm-bindgen-cli and binaryen (pinned), Chromium, chromedriver (once)
 	bash scripts/wasm-tools.sh
 
 wasm-pkg: wasm-tools ## Build the npm package wasm-client/pkg (release: LTO, opt-level z, wasm-opt -Oz)
-	cd wasm-client && PATH="$(CURDIR)/.tools/cargo/bin:$$PATH" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+	cd wasm-client && PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$(CURDIR)/.tools/cargo/bin:$$PATH" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
 	  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 wasm-pack build --release --target web --out-dir pkg --mode no-install
 	node wasm-client/scripts/package.mjs
 
