@@ -5,7 +5,10 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: wasm-tools wasm-pkg test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+.PHONY: demo test-e2e wasm-tools wasm-pkg test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+
+demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
+	bash scripts/demo.sh
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -63,9 +66,12 @@ test-wasm: services wasm-tools ## Browser tests in headless Chromium against Mos
 test-js: wasm-pkg ## The Vue and Vuex layer's tests (node:test)
 	cd wasm-client/js-test && npm ci --no-audit --no-fund && VMM_CLIENT_JS=../pkg/js npm test
 
+test-e2e: services wasm-tools ## End-to-end tests of the demo in headless Chromium (playwright-core)
+	bash scripts/test-e2e.sh
+
 size: wasm-pkg ## Gzipped size of the wasm and its JS glue
 	@cd wasm-client/pkg && for f in vmm_client_bg.wasm vmm_client.js js/index.js; do \
 	  printf '%-22s %8d bytes, %7d gzipped\n' $$f $$(wc -c < $$f) $$(gzip -9 -c $$f | wc -c); done; \
 	printf '%-22s %8s        %7d gzipped\n' total '' $$(cat vmm_client_bg.wasm vmm_client.js js/index.js | gzip -9 -c | wc -c)
 
-test: fmt-check lint core-deps-check wasm-check services test-rust test-wasm test-js ## Everything CI runs
+test: fmt-check lint core-deps-check wasm-check services test-rust test-wasm test-js test-e2e ## Everything CI runs
