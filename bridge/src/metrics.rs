@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The request outcomes counted under their own label; any other goes to `other`.
-const OUTCOMES: [&str; 10] = [
+const OUTCOMES: [&str; 11] = [
     "applied",
     "duplicate",
     "malformed",
@@ -20,6 +20,7 @@ const OUTCOMES: [&str; 10] = [
     "forbidden",
     "conflict",
     "not_found",
+    "refused",
     "internal",
 ];
 

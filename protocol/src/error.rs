@@ -23,6 +23,9 @@ pub enum Code {
     Conflict,
     /// Update, replace or delete of an object that does not exist at the base version.
     NotFound,
+    /// The database refused to store the result (a value or a constraint it does not accept);
+    /// nothing was applied.
+    Refused,
     /// The bridge could not decide; nothing was applied; retry with the same request id.
     Internal,
     /// Local only: the request waited behind one that was rejected.
@@ -42,6 +45,7 @@ impl Code {
             Code::Forbidden => "forbidden",
             Code::Conflict => "conflict",
             Code::NotFound => "not_found",
+            Code::Refused => "refused",
             Code::Internal => "internal",
             Code::Aborted => "aborted",
             Code::Timeout => "timeout",

@@ -24,6 +24,7 @@
 //! | [`replica`] | the consumer's replica: confirmed state, pending overlay, gaps, loads (§5, §6, §11, §12) |
 #![warn(missing_docs)]
 
+pub mod bridge;
 pub mod decide;
 pub mod error;
 pub mod id;

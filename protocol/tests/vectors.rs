@@ -211,6 +211,81 @@ fn decide_vectors() {
     }
 }
 
+/// The same vectors, run through the bridge's real request handler over the in-memory storage:
+/// the stored object, the history and the prior outcome are put into the storage, the request
+/// arrives on its topic, and the effects must match the expected decision.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn decide_vectors_through_the_bridge_handler() {
+    use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, Effect, LoggedEvent, MemoryStorage, Storage};
+    for case in cases("decide.json") {
+        let n = name(&case);
+        let limits = Limits::default();
+        let storage = MemoryStorage::default();
+        let request: Request = Request::parse(&serde_json::to_vec(&case["request"]).unwrap(), &limits).unwrap();
+        let (collection, id) = (request.collection.clone(), request.id.clone());
+        let doc = match &case["stored"]["doc"] {
+            Value::Null => None,
+            d => Some(value::canonicalize_document(d.clone(), &limits).unwrap()),
+        };
+        storage.put(&collection, &id, Stored { version: case["stored"]["version"].as_u64().unwrap(), doc });
+        let mut logged: Vec<Event> =
+            case.get("history").and_then(Value::as_array).map(|h| h.iter().map(event_of).collect()).unwrap_or_default();
+        let client = case["client"].as_str().unwrap();
+        match case.get("prior") {
+            Some(p) if p.get("applied").is_some() => logged.push(event_of(&p["applied"])),
+            Some(p) if p.get("rejected").is_some() => {
+                assert_eq!(ready(storage.record_reject(client, &reject_of(&p["rejected"]))), Ok(None));
+            }
+            _ => {}
+        }
+        for e in logged {
+            assert_eq!(ready(storage.record(&LoggedEvent::new(e, None))), Ok(vmm_protocol::bridge::Recorded::Won));
+        }
+        let bridge = Bridge::new(storage, BridgeConfig::default());
+        let now = case.get("now").and_then(Value::as_u64).unwrap_or(0);
+        let topic = Topics::default().request(client, &collection);
+        let handled = ready(bridge.handle(now, &topic, &serde_json::to_vec(&case["request"]).unwrap()));
+        assert!(handled.error.is_none(), "{n}: {:?}", handled.error);
+        let expect = &case["expect"];
+        let published: Vec<&Event> = handled
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Publish(p) if p.event.rid == request.rid => Some(&p.event),
+                _ => None,
+            })
+            .collect();
+        let reply = handled.effects.iter().find_map(|e| match e {
+            Effect::Reply { payload, .. } => Some(serde_json::from_slice::<Value>(payload).unwrap()),
+            _ => None,
+        });
+        if let Some(want) = expect.get("apply") {
+            let [event] = published[..] else { panic!("{n}: expected one event, got {:?}", handled.effects) };
+            let mut want_event = want["event"].clone();
+            if case.get("now").is_none() {
+                want_event["at"] = json!(0); // the handler always has a clock
+            }
+            assert_eq!(event.to_value(), want_event, "{n}: event");
+            let stored = ready(bridge.storage().object(&collection, &id)).unwrap();
+            assert_eq!(stored.doc.map_or(Value::Null, Value::Object), want["doc"], "{n}: stored document");
+        } else if let Some(want) = expect.get("reject") {
+            let reply = reply.unwrap_or_else(|| panic!("{n}: no reply"));
+            assert_eq!(reply["type"], "reject", "{n}");
+            assert_eq!(reply["code"], want["code"], "{n}: {}", reply["message"]);
+            assert_eq!(reply.get("current").cloned().unwrap_or(Value::Null), want["current"], "{n}: current");
+            if let Some(path) = want.get("path") {
+                assert_eq!(reply.get("path").cloned().unwrap_or(Value::Null), *path, "{n}: path");
+            }
+            assert!(published.is_empty(), "{n}: nothing applied");
+        } else {
+            let want = &expect["duplicate"];
+            assert_eq!(reply.as_ref(), Some(want), "{n}: the recorded outcome again");
+            assert!(published.is_empty(), "{n}: not published again");
+        }
+    }
+}
+
 /// Variables of a replica script.
 #[derive(Default)]
 struct Vars(HashMap<String, Value>);

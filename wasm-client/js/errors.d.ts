@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'conflict'
   | 'not_found'
+  | 'refused'
   | 'internal'
   | 'aborted'
   | 'timeout';

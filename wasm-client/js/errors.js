@@ -82,6 +82,7 @@ const CLASS_OF_CODE = {
   too_large: ValidationError,
   invalid_document: ValidationError,
   invalid_update: ValidationError,
+  refused: ValidationError,
   forbidden: PermissionError,
   not_found: NotFoundError,
   timeout: TimeoutError,

@@ -1,16 +1,17 @@
-//! An in-memory world for the protocol: one bridge (built from `decide` and `replay`), several
-//! replicas, and a network that the test can deliver, duplicate, reorder and drop messages on,
+//! An in-memory world for the protocol: two bridges (the real handlers over one in-memory
+//! storage), several replicas, and a network that the test can deliver, duplicate, reorder and drop messages on,
 //! with simulated time. No IO, fully deterministic (after quinn's `tests/util.rs` `Pair`).
 
 #![allow(dead_code)]
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use vmm_protocol::decide::{self, Decision, Outcome, Stored};
-use vmm_protocol::message::{Event, Failure, Load, LoadScope, Message, ObjectState, Reject, Request, Snapshot};
+use std::sync::Arc;
+use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, Effect, MemoryStorage};
+use vmm_protocol::message::{Event, Failure, Message, Reject};
 use vmm_protocol::replica::{Config, Notice, Replica};
 use vmm_protocol::topic::{Route, Topics};
-use vmm_protocol::{replay, Id, Limits};
+use vmm_protocol::Limits;
 
 pub const COLLECTION: &str = "c";
 
@@ -28,100 +29,47 @@ pub struct Packet {
     pub payload: Vec<u8>,
 }
 
-/// The bridge's storage and behaviour, in memory.
-#[derive(Debug, Default)]
-pub struct Bridge {
-    pub objects: BTreeMap<String, (Id, Stored)>,
-    pub log: BTreeMap<String, Vec<Event>>,
-    pub outcomes: HashMap<(String, String), Outcome>,
-    /// How many of an object's latest events a replay may use (older ones are "truncated").
-    pub keep_history: usize,
-    pub page_size: usize,
-    pub applied: usize,
+/// The bridges: the real handlers of `vmm_protocol::bridge`, several of them over one in-memory
+/// storage (as several bridge processes over one database), each with its own cache.
+pub struct Bridges {
+    pub storage: Arc<MemoryStorage>,
+    pub all: Vec<Bridge<Arc<MemoryStorage>>>,
 }
 
-impl Bridge {
-    fn history(&self, key: &str) -> Vec<Event> {
-        let log = self.log.get(key).map(Vec::as_slice).unwrap_or(&[]);
-        log[log.len().saturating_sub(self.keep_history)..].to_vec()
+impl Bridges {
+    fn new(count: usize, keep_history: usize, page_size: usize) -> Bridges {
+        let storage = Arc::new(if keep_history == usize::MAX {
+            MemoryStorage::default()
+        } else {
+            MemoryStorage::keeping_history(keep_history)
+        });
+        let config = BridgeConfig { page_size: page_size as u32, ..BridgeConfig::default() };
+        let all = (0..count).map(|_| Bridge::new(storage.clone(), config.clone())).collect();
+        Bridges { storage, all }
     }
 
-    fn handle(&mut self, now: u64, topics: &Topics, topic: &str, payload: &[u8]) -> Vec<(String, Vec<u8>)> {
-        let limits = Limits::default();
-        let reply = |client: &str, m: Message| vec![(topics.reply(client), m.to_bytes())];
-        match topics.parse(topic).expect("the sim only routes good topics") {
-            Route::Request { client, collection } => {
-                let request = match Request::parse(payload, &limits) {
-                    Ok(r) => r,
-                    Err(reject) => return reply(&client, Message::Reject(*reject)),
-                };
-                assert_eq!(request.collection, collection);
-                let key = request.id.key();
-                let prior = self.outcomes.get(&(client.clone(), request.rid.clone())).cloned();
-                let stored = self.objects.get(&key).map(|(_, s)| s.clone()).unwrap_or_default();
-                let history = self.history(&key);
-                match decide::decide(&client, &request, prior.as_ref(), &stored, &history, Some(now), &limits) {
-                    Decision::Apply { event, doc } => {
-                        self.applied += 1;
-                        self.objects.insert(key.clone(), (request.id.clone(), Stored { version: event.version, doc }));
-                        self.log.entry(key.clone()).or_default().push(event.clone());
-                        self.outcomes.insert((client, request.rid), Outcome::Applied(event.clone()));
-                        vec![(topics.event(&collection, &request.id), Message::Event(event).to_bytes())]
-                    }
-                    Decision::Duplicate(Outcome::Applied(event)) => reply(&client, Message::Event(event)),
-                    Decision::Duplicate(Outcome::Rejected(reject)) => reply(&client, Message::Reject(reject)),
-                    Decision::Reject(reject) => {
-                        self.outcomes.insert((client.clone(), request.rid.clone()), Outcome::Rejected(reject.clone()));
-                        reply(&client, Message::Reject(reject))
-                    }
-                }
-            }
-            Route::Failure { client, .. } => {
-                let Ok(Message::Failure(failure)) = Message::parse(payload, &limits) else { return vec![] };
-                let key = failure.id.key();
-                let stored = self.objects.get(&key).map(|(_, s)| s.clone()).unwrap_or_default();
-                let answer = replay::answer(&failure, &stored, &self.history(&key), &limits);
-                reply(&client, Message::Replay(answer))
-            }
-            Route::Load { client, .. } => {
-                let Ok(Message::Load(load)) = Message::parse(payload, &limits) else { return vec![] };
-                reply(&client, Message::Snapshot(self.page(&load)))
-            }
-            other => panic!("the bridge does not subscribe to {other:?}"),
-        }
+    /// Bridge `which` handles a message; what it publishes goes out at once (in order).
+    fn handle(&self, which: usize, now: u64, topic: &str, payload: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let handled = ready(self.all[which % self.all.len()].handle(now, topic, payload));
+        assert!(handled.error.is_none(), "the memory storage never fails: {:?}", handled.error);
+        handled
+            .effects
+            .into_iter()
+            .map(|e| match e {
+                Effect::Reply { topic, payload } => (topic, payload),
+                Effect::Publish(p) => (p.topic, p.payload),
+                Effect::RollForward { .. } => panic!("the memory storage never fails a write"),
+            })
+            .collect()
     }
 
-    fn page(&self, load: &Load) -> Snapshot {
-        let state = |id: &Id, s: &Stored| ObjectState { id: id.clone(), version: s.version, doc: s.doc.clone() };
-        match &load.scope {
-            LoadScope::Ids(ids) => Snapshot {
-                lid: load.lid.clone(),
-                collection: load.collection.clone(),
-                objects: ids
-                    .iter()
-                    .map(|id| {
-                        self.objects.get(&id.key()).map(|(_, s)| state(id, s)).unwrap_or(ObjectState {
-                            id: id.clone(),
-                            version: 0,
-                            doc: None,
-                        })
-                    })
-                    .collect(),
-                next: None,
-            },
-            LoadScope::Collection { after } => {
-                let live: Vec<_> = self
-                    .objects
-                    .iter()
-                    .filter(|(k, (_, s))| s.doc.is_some() && after.as_ref().is_none_or(|a| k.as_str() > a.as_str()))
-                    .take(self.page_size + 1)
-                    .collect();
-                let more = live.len() > self.page_size;
-                let objects: Vec<_> = live.iter().take(self.page_size).map(|(_, (id, s))| state(id, s)).collect();
-                let next = more.then(|| objects.last().unwrap().id.key());
-                Snapshot { lid: load.lid.clone(), collection: load.collection.clone(), objects, next }
-            }
+    /// Every event ever recorded, by object.
+    pub fn log(&self) -> BTreeMap<String, Vec<Event>> {
+        let mut log: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+        for e in self.storage.recorded() {
+            log.entry(e.id.key()).or_default().push(e);
         }
+        log
     }
 }
 
@@ -137,7 +85,7 @@ pub struct Ledger {
 pub struct World {
     pub now: u64,
     pub topics: Topics,
-    pub bridge: Bridge,
+    pub bridge: Bridges,
     pub replicas: Vec<Replica>,
     pub ledgers: Vec<Ledger>,
     pub net: Vec<Packet>,
@@ -150,7 +98,7 @@ impl World {
         let mut world = World {
             now: 0,
             topics,
-            bridge: Bridge { keep_history, page_size, ..Bridge::default() },
+            bridge: Bridges::new(2, keep_history, page_size),
             replicas: Vec::new(),
             ledgers: Vec::new(),
             net: Vec::new(),
@@ -225,10 +173,11 @@ impl World {
         if self.net.is_empty() {
             return;
         }
+        let which = index / self.net.len().max(1);
         let p = self.net.remove(index % self.net.len());
         match p.dest {
             Dest::Bridge => {
-                for (topic, payload) in self.bridge.handle(self.now, &self.topics, &p.topic, &p.payload) {
+                for (topic, payload) in self.bridge.handle(which, self.now, &p.topic, &p.payload) {
                     self.route_from_bridge(topic, payload);
                 }
             }
@@ -307,11 +256,7 @@ impl World {
 
     /// The bridge's live objects: id key → (version, document).
     pub fn bridge_state(&self) -> BTreeMap<String, (u64, Value)> {
-        self.bridge
-            .objects
-            .iter()
-            .filter_map(|(k, (_, s))| s.doc.clone().map(|d| (k.clone(), (s.version, Value::Object(d)))))
-            .collect()
+        self.bridge.storage.live(COLLECTION).into_iter().map(|(k, (v, d))| (k, (v, Value::Object(d)))).collect()
     }
 
     /// A replica's confirmed live objects.

@@ -1,0 +1,117 @@
+//! The read-only answers: a replay for a failure (§11) and a snapshot page for a load (§12).
+//! Neither records anything; a storage error leaves the message unanswered, and the consumer
+//! asks again.
+
+use super::storage::StorageResult;
+use super::{Bridge, Effect, Handled, Storage};
+use crate::message::{Event, Failure, Load, LoadScope, Message, ObjectState, Snapshot};
+use crate::{replay, value, Id};
+
+/// Most events a replay carries; a consumer further behind gets a snapshot. Consumers keep up to
+/// 64 early events per object (§11), so a longer replay would not help them either.
+pub const MAX_REPLAY_EVENTS: u64 = 64;
+
+/// Bytes kept free in a reply for its envelope.
+const ENVELOPE: usize = 4096;
+
+impl<S: Storage> Bridge<S> {
+    pub(crate) async fn on_failure(&self, now: u64, client: &str, collection: &str, payload: &[u8]) -> Handled {
+        let failure = match Message::parse(payload, &self.config.limits) {
+            Ok(Message::Failure(f)) if f.collection == collection && self.config.served.allows(collection) => f,
+            _ => return Handled::new("ignored"),
+        };
+        let mut handled = Handled::new("replay");
+        match self.replay(now, &failure, &mut handled.effects).await {
+            Ok((answer, snapshot)) => {
+                handled.outcome = if snapshot { "snapshot" } else { "replay" };
+                handled.effects.push(self.reply(client, answer));
+            }
+            Err(e) => handled.error = Some(e),
+        }
+        handled
+    }
+
+    async fn replay(&self, now: u64, failure: &Failure, effects: &mut Vec<Effect>) -> StorageResult<(Vec<u8>, bool)> {
+        let state = self.latest(now, &failure.collection, &failure.id, effects).await?;
+        let mut events: Vec<Event> = Vec::new();
+        if let Some(range) = replay::events_needed(failure, state.version) {
+            if range.end() - range.start() < MAX_REPLAY_EVENTS {
+                let budget = self.config.limits.max_payload.saturating_sub(ENVELOPE);
+                let mut used = 0;
+                for version in range {
+                    let Some(logged) = self.storage.event(&failure.collection, &failure.id, version).await? else {
+                        break;
+                    };
+                    used += logged.payload.len();
+                    if used > budget {
+                        break;
+                    }
+                    events.push(logged.event);
+                }
+            }
+        }
+        let answer = replay::answer(failure, &state, &events, &self.config.limits);
+        let snapshot = matches!(answer.body, crate::message::ReplayBody::Snapshot(_));
+        Ok((Message::Replay(answer).to_bytes(), snapshot))
+    }
+
+    pub(crate) async fn on_load(&self, now: u64, client: &str, collection: &str, payload: &[u8]) -> Handled {
+        let load = match Message::parse(payload, &self.config.limits) {
+            Ok(Message::Load(l)) if l.collection == collection && self.config.served.allows(collection) => l,
+            _ => return Handled::new("ignored"),
+        };
+        let mut handled = Handled::new("load");
+        match self.page(now, &load, &mut handled.effects).await {
+            Ok(Some(page)) => handled.effects.push(self.reply(client, Message::Snapshot(page).to_bytes())),
+            Ok(None) => handled.outcome = "ignored",
+            Err(e) => handled.error = Some(e),
+        }
+        handled
+    }
+
+    /// One page: the objects named, or the next live objects of the collection that fit the
+    /// payload limit (at least one). `None` for a cursor that is not an id key.
+    async fn page(&self, now: u64, load: &Load, effects: &mut Vec<Effect>) -> StorageResult<Option<Snapshot>> {
+        let collection = &load.collection;
+        let (objects, next) = match &load.scope {
+            LoadScope::Ids(ids) => {
+                let mut states = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let s = self.latest(now, collection, id, effects).await?;
+                    states.push(ObjectState { id: id.clone(), version: s.version, doc: s.doc });
+                }
+                (states, None)
+            }
+            LoadScope::Collection { after } => {
+                let after = match after.as_deref().map(Id::from_key) {
+                    Some(Ok(id)) => Some(id),
+                    Some(Err(_)) => return Ok(None),
+                    None => None,
+                };
+                let limit = load.limit.unwrap_or(self.config.page_size) as usize;
+                let found = self.storage.page(collection, after.as_ref(), limit + 1).await?;
+                self.fit(found, limit)
+            }
+        };
+        Ok(Some(Snapshot { lid: load.lid.clone(), collection: collection.clone(), objects, next }))
+    }
+
+    /// Keeps at most `limit` objects and as many as fit the payload limit (at least one); the
+    /// cursor names the last one kept when more follow.
+    fn fit(&self, found: Vec<ObjectState>, limit: usize) -> (Vec<ObjectState>, Option<String>) {
+        let budget = self.config.limits.max_payload.saturating_sub(ENVELOPE);
+        let total = found.len();
+        let mut used = 0;
+        let mut kept = Vec::with_capacity(total.min(limit));
+        for state in found {
+            let size = value::serialized_len(&state.to_value());
+            if kept.len() == limit || (used + size > budget && !kept.is_empty()) {
+                break;
+            }
+            used += size;
+            kept.push(state);
+        }
+        let next = (kept.len() < total).then(|| kept.last().map(|s| s.id.key())).flatten();
+        (kept, next)
+    }
+}
