@@ -106,7 +106,11 @@ impl Client {
     /// Connects in the background (reconnecting with back-off) and returns at once.
     pub async fn connect(options: ClientOptions) -> Result<Client, ClientError> {
         let (host, port) = parse_url(&options.mqtt_url).map_err(|e| ClientError::Options(e.to_string()))?;
-        let id_prefix = format!("{:x}{:x}", std::process::id(), crate::now_ms() % 0xffff_ffff);
+        let id_prefix = format!(
+            "{:x}{:x}",
+            std::process::id(),
+            crate::clock::Clock::now_ms(&crate::clock::SystemClock) % 0xffff_ffff
+        );
         let mut config =
             ReplicaConfig::new(&options.client_id, &id_prefix).map_err(|e| ClientError::Options(e.to_string()))?;
         config.topics = Topics::new(&options.prefix).map_err(|e| ClientError::Options(e.to_string()))?;

@@ -10,9 +10,9 @@ pub enum Error {
     /// MongoDB refused or failed an operation.
     #[error("MongoDB: {0}")]
     Mongo(#[from] mongodb::error::Error),
-    /// What is stored cannot be read back.
+    /// The storage failed an operation.
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(#[from] vmm_protocol::bridge::StorageError),
     /// The MQTT connection failed an operation.
     #[error("MQTT: {0}")]
     Mqtt(String),

@@ -27,6 +27,10 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// Whether the bridge is connected to the broker now (set by the MQTT task).
     pub mqtt_connected: Arc<AtomicBool>,
+    /// Whether the broker acknowledged the bridge's subscriptions on this connection.
+    pub mqtt_subscribed: Arc<AtomicBool>,
+    /// Whether the bridge's storage is open (it has reached the database once and serves).
+    pub storage_open: Arc<AtomicBool>,
     /// The database `/healthz` pings.
     pub db: mongodb::Database,
 }
@@ -42,8 +46,9 @@ pub async fn serve(listener: TcpListener, state: HttpState, shutdown: Cancellati
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled_owned().await }).await
 }
 
-/// 200 when the broker connection is up and MongoDB answers a ping within [`PING_TIMEOUT`], else
-/// 503; the body says which is down.
+/// 200 when the bridge serves: the broker connection is up with its subscriptions acknowledged,
+/// the storage is open, and MongoDB answers a ping within [`PING_TIMEOUT`]; else 503. The body
+/// says which part is down (`serving` is the whole answer).
 async fn healthz(State(state): State<HttpState>) -> Response {
     let mqtt = state.mqtt_connected.load(Ordering::Acquire);
     let mongodb = match tokio::time::timeout(PING_TIMEOUT, state.db.run_command(doc! { "ping": 1 })).await {
@@ -57,9 +62,11 @@ async fn healthz(State(state): State<HttpState>) -> Response {
             false
         }
     };
+    let serving =
+        mqtt && mongodb && state.mqtt_subscribed.load(Ordering::Acquire) && state.storage_open.load(Ordering::Acquire);
     let (status, word) =
-        if mqtt && mongodb { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
-    let body = serde_json::json!({ "status": word, "mqtt": mqtt, "mongodb": mongodb }).to_string();
+        if serving { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
+    let body = serde_json::json!({ "status": word, "mqtt": mqtt, "mongodb": mongodb, "serving": serving }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -138,7 +145,13 @@ mod tests {
     }
 
     fn state(db: mongodb::Database, mqtt: bool) -> HttpState {
-        HttpState { metrics: Arc::default(), mqtt_connected: Arc::new(AtomicBool::new(mqtt)), db }
+        HttpState {
+            metrics: Arc::default(),
+            mqtt_connected: Arc::new(AtomicBool::new(mqtt)),
+            mqtt_subscribed: Arc::new(AtomicBool::new(true)),
+            storage_open: Arc::new(AtomicBool::new(true)),
+            db,
+        }
     }
 
     #[tokio::test]
@@ -163,11 +176,11 @@ mod tests {
         let (status, head, body) = server.get("/healthz").await;
         assert!(head.contains("content-type: application/json"), "{head}");
         assert_eq!(status, 200, "{body} (is FerretDB running? bash scripts/services.sh start)");
-        assert_eq!(body, r#"{"status":"ok","mqtt":true,"mongodb":true}"#);
+        assert_eq!(body, r#"{"status":"ok","mqtt":true,"mongodb":true,"serving":true}"#);
         mqtt.store(false, Ordering::Release);
         let (status, _, body) = server.get("/healthz").await;
         assert_eq!(status, 503);
-        assert_eq!(body, r#"{"status":"unavailable","mqtt":false,"mongodb":true}"#);
+        assert_eq!(body, r#"{"status":"unavailable","mqtt":false,"mongodb":true,"serving":false}"#);
         server.stop().await;
     }
 
@@ -176,7 +189,7 @@ mod tests {
         let server = Server::start(state(dead_db().await, true)).await;
         let (status, _, body) = server.get("/healthz").await;
         assert_eq!(status, 503);
-        assert_eq!(body, r#"{"status":"unavailable","mqtt":true,"mongodb":false}"#);
+        assert_eq!(body, r#"{"status":"unavailable","mqtt":true,"mongodb":false,"serving":false}"#);
         server.stop().await;
     }
 }

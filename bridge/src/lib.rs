@@ -11,32 +11,42 @@
 //! | module | job |
 //! |---|---|
 //! | [`config`] | flags, `VMM_*` variables and the TOML file |
-//! | `server` | start-up, the request loop, graceful shutdown ([`run`], [`serve`]) |
-//! | `handle` | what is done with a request, a failure, a load |
-//! | `store` | MongoDB: objects, the event log (also the outbox), tombstones, rejects |
-//! | `outbox` | publishing events in version order, each after the previous PUBACK |
+//! | `server` | start-up, the request loop, carrying out the core's effects, graceful shutdown ([`run`], [`serve`]) |
+//! | `mongo` | the MongoDB storage of the core: objects, the event log, tombstones, rejects (point operations) |
+//! | `paging` | the one collection read: a page of a load |
+//! | `outbox` | publishing events in version order, each after the previous PUBACK (in memory) |
+//! | `journal` | heartbeats, and recovering what a stopped bridge left unpublished |
+//! | `retention` | forgetting old events and rejects |
 //! | `mqtt` | the rumqttc connection and publishes whose PUBACK can be awaited |
+//! | [`clock`] | the one clock, injected |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
 //! | [`client`] | a native Rust client: the replica of `vmm-protocol` over rumqttc |
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod clock;
 pub mod config;
 mod error;
-mod handle;
 pub mod http;
+mod journal;
 pub mod metrics;
+mod mongo;
 mod mqtt;
 mod outbox;
+mod paging;
+mod retention;
 mod server;
-mod store;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use server::{run, serve};
+pub use server::{run, serve, serve_with_clock};
 pub use vmm_protocol;
 
-/// Milliseconds since the Unix epoch, from the system clock (the core never reads it).
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+/// Test hook (`VMM_FAILPOINT`): the bridge kills itself with SIGKILL, to check that a crash at
+/// that point loses nothing.
+pub(crate) fn die(point: &str) -> ! {
+    eprintln!("vmm-bridge: failpoint {point} reached: killing myself");
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+    std::process::abort();
 }

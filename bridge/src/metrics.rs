@@ -51,6 +51,8 @@ pub struct Metrics {
     /// into a task.
     in_flight: Arc<AtomicI64>,
     unpublished: AtomicU64,
+    /// Database round trips, by operation.
+    db_operations: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 /// Counts one request as in flight until dropped. See [`Metrics::in_flight`].
@@ -105,6 +107,16 @@ impl Metrics {
         self.unpublished.store(n, Ordering::Relaxed);
     }
 
+    /// Counts one database round trip of the named operation.
+    pub fn db_operation(&self, op: &'static str) {
+        *self.db_operations.lock().expect("metrics lock").entry(op).or_default() += 1;
+    }
+
+    /// Database round trips so far, all operations together.
+    pub fn db_operations_total(&self) -> u64 {
+        self.db_operations.lock().expect("metrics lock").values().sum()
+    }
+
     /// The metrics in the Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -121,6 +133,11 @@ impl Metrics {
         let labels = OUTCOMES.iter().chain(std::iter::once(&"other"));
         for (outcome, count) in labels.zip(&self.requests) {
             let _ = writeln!(w, "vmm_requests_total{{outcome=\"{outcome}\"}} {}", load(count));
+        }
+
+        header(w, "vmm_db_operations_total", "counter", "Database round trips, by operation.");
+        for (op, n) in self.db_operations.lock().expect("metrics lock").iter() {
+            let _ = writeln!(w, "vmm_db_operations_total{{op=\"{op}\"}} {n}");
         }
 
         header(w, "vmm_events_published_total", "counter", "Events acknowledged by the broker.");

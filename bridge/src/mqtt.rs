@@ -39,6 +39,8 @@ pub(crate) struct Mqtt {
     waiters: Arc<Mutex<Waiters>>,
     order: tokio::sync::Mutex<()>,
     connected: Arc<AtomicBool>,
+    /// Whether the broker acknowledged the subscriptions of the current connection.
+    subscribed: Arc<AtomicBool>,
 }
 
 /// Where the MQTT connection goes, parsed from `mqtt://host:port`.
@@ -76,6 +78,7 @@ impl Mqtt {
             waiters: Arc::default(),
             order: tokio::sync::Mutex::new(()),
             connected: Arc::new(AtomicBool::new(false)),
+            subscribed: Arc::new(AtomicBool::new(false)),
         });
         let task = tokio::spawn(drive(eventloop, mqtt.clone(), filters, incoming, shutdown));
         Ok((mqtt, task))
@@ -84,6 +87,11 @@ impl Mqtt {
     /// Whether the connection is up.
     pub(crate) fn connected(&self) -> Arc<AtomicBool> {
         self.connected.clone()
+    }
+
+    /// Whether the broker acknowledged this connection's subscriptions.
+    pub(crate) fn subscribed(&self) -> Arc<AtomicBool> {
+        self.subscribed.clone()
     }
 
     /// Publishes with QoS 1 and waits for the broker's PUBACK.
@@ -149,6 +157,9 @@ async fn drive(
                     }
                 }
             }
+            Ok(Event::Incoming(Incoming::SubAck(_))) => {
+                mqtt.subscribed.store(true, Ordering::SeqCst);
+            }
             Ok(Event::Incoming(Incoming::Publish(p))) => {
                 let _ = incoming.send(p);
             }
@@ -172,6 +183,7 @@ async fn drive(
                 if shutdown.is_cancelled() {
                     break;
                 }
+                mqtt.subscribed.store(false, Ordering::SeqCst);
                 if mqtt.connected.swap(false, Ordering::SeqCst) {
                     tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
                 } else {
@@ -187,6 +199,7 @@ async fn drive(
         }
     }
     mqtt.connected.store(false, Ordering::SeqCst);
+    mqtt.subscribed.store(false, Ordering::SeqCst);
 }
 
 /// After a connection error rumqttc keeps unacknowledged and unsent publishes to send again.

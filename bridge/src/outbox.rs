@@ -1,25 +1,20 @@
-//! The outbox: publishes each object's recorded events in version order, each only after the
-//! broker acknowledged the previous one (PROTOCOL.md §10).
+//! The outbox: publishes each object's events in version order, each only after the broker
+//! acknowledged the previous one (PROTOCOL.md §10), publishing the stored payload as stored.
 //!
-//! One drain runs per object at a time in this process; it publishes the object's oldest
-//! unpublished event, waits for the PUBACK, marks it published, and goes on. Since it always
-//! starts from the oldest unpublished event, an event is never published before its predecessor
-//! was acknowledged — also when another bridge recorded the predecessor, or crashed before
-//! publishing it. Two bridges may publish the same event: events are idempotent. A periodic sweep
-//! finds events that nobody is draining (after a crash, or a lost PUBACK) and drains them.
+//! It lives in memory: an event enters it once recorded and written (the core's
+//! [`Effect::Publish`](vmm_protocol::bridge::Effect)). What a crash loses from it is found again
+//! from the event log by the journal (`journal.rs`): every event names the bridge process that
+//! recorded it, and each process's heartbeat says from when its events may be unacknowledged.
+//! So an idle bridge reads nothing, and a busy one does no database work to publish.
 
+use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::mqtt::Mqtt;
-use crate::store::Store;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use vmm_protocol::topic::Topics;
-use vmm_protocol::Id;
-
-/// How often the sweep looks for events nobody is publishing.
-const SWEEP_EVERY: Duration = Duration::from_millis(500);
+use vmm_protocol::bridge::Publication;
 
 #[derive(Clone)]
 pub(crate) struct Outbox {
@@ -27,107 +22,128 @@ pub(crate) struct Outbox {
 }
 
 struct Inner {
-    store: Arc<Store>,
     mqtt: Arc<Mqtt>,
-    topics: Topics,
     metrics: Arc<Metrics>,
-    /// Objects being drained, and whether more was recorded for them meanwhile.
-    draining: Mutex<HashMap<(String, String), bool>>,
+    clock: Arc<dyn Clock>,
+    objects: Mutex<HashMap<(String, String), Queue>>,
+    shutdown: CancellationToken,
+}
+
+/// One object's events waiting to go out.
+#[derive(Default)]
+struct Queue {
+    waiting: BTreeMap<u64, Publication>,
+    /// The version being published, and its event's time.
+    in_flight: Option<(u64, u64)>,
+    /// The highest version the broker acknowledged from this process.
+    acked: u64,
 }
 
 impl Outbox {
-    pub(crate) fn new(store: Arc<Store>, mqtt: Arc<Mqtt>, topics: Topics, metrics: Arc<Metrics>) -> Outbox {
-        Outbox { inner: Arc::new(Inner { store, mqtt, topics, metrics, draining: Mutex::default() }) }
+    pub(crate) fn new(
+        mqtt: Arc<Mqtt>,
+        metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
+        shutdown: CancellationToken,
+    ) -> Outbox {
+        Outbox { inner: Arc::new(Inner { mqtt, metrics, clock, objects: Mutex::default(), shutdown }) }
     }
 
-    /// Something was recorded for this object: make sure a drain runs.
-    pub(crate) fn kick(&self, collection: &str, key: &str) {
-        let object = (collection.to_string(), key.to_string());
-        let mut draining = self.inner.draining.lock().expect("outbox lock");
-        match draining.get_mut(&object) {
-            Some(more) => *more = true,
-            None => {
-                draining.insert(object.clone(), false);
-                tokio::spawn(drain(self.inner.clone(), object));
-            }
+    /// Queues an event. One already acknowledged from this process is not sent again.
+    pub(crate) fn enqueue(&self, p: Publication) {
+        let object = (p.event.collection.clone(), p.event.id.key());
+        let mut objects = self.inner.objects.lock().expect("outbox lock");
+        let start = !objects.contains_key(&object);
+        let queue = objects.entry(object.clone()).or_default();
+        if p.event.version <= queue.acked || queue.in_flight.is_some_and(|(v, _)| v == p.event.version) {
+            return;
+        }
+        queue.waiting.insert(p.event.version, p);
+        self.inner.metrics.unpublished(count(&objects));
+        if start {
+            tokio::spawn(drain(self.inner.clone(), object));
         }
     }
 
-    /// Runs the sweep until `shutdown`.
-    pub(crate) async fn sweep(self, shutdown: CancellationToken) {
-        loop {
-            match self.inner.store.unpublished(1000).await {
-                Ok((objects, count)) => {
-                    self.inner.metrics.unpublished(count);
-                    for (c, k) in objects {
-                        self.kick(&c, &k);
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "outbox sweep failed"),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(SWEEP_EVERY) => {}
-                () = shutdown.cancelled() => return,
-            }
-        }
+    /// Events queued or in flight.
+    pub(crate) fn pending(&self) -> u64 {
+        count(&self.inner.objects.lock().expect("outbox lock"))
     }
 
-    /// Waits until no event is left unpublished, or `timeout` passes. Returns what is left.
+    /// The time (`at`) of the oldest event not yet acknowledged, if any.
+    pub(crate) fn oldest(&self) -> Option<u64> {
+        let objects = self.inner.objects.lock().expect("outbox lock");
+        let waiting = objects.values().flat_map(|q| q.waiting.values().map(|p| p.event.at.unwrap_or(0)));
+        let flying = objects.values().filter_map(|q| q.in_flight.map(|(_, at)| at));
+        waiting.chain(flying).min()
+    }
+
+    /// Waits until nothing is left to publish, or `timeout` passes. Returns what is left.
     pub(crate) async fn flush(&self, timeout: Duration) -> u64 {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let left = match self.inner.store.unpublished(1000).await {
-                Ok((objects, count)) => {
-                    for (c, k) in objects {
-                        self.kick(&c, &k);
-                    }
-                    count
-                }
-                Err(_) => u64::MAX,
-            };
+            let left = self.pending();
             if left == 0 || tokio::time::Instant::now() >= deadline {
                 return left;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
 
+fn count(objects: &HashMap<(String, String), Queue>) -> u64 {
+    objects.values().map(|q| q.waiting.len() as u64 + u64::from(q.in_flight.is_some())).sum()
+}
+
+/// Publishes one object's events, lowest version first, until none is left.
 async fn drain(inner: Arc<Inner>, object: (String, String)) {
+    let mut backoff = Duration::from_millis(100);
     loop {
-        if let Err(e) = publish_in_order(&inner, &object.0, &object.1).await {
-            // The sweep comes back to it.
-            tracing::debug!(collection = %object.0, key = %object.1, error = %e, "outbox drain stopped");
-        }
-        let mut draining = inner.draining.lock().expect("outbox lock");
-        match draining.get_mut(&object) {
-            Some(more) if *more => *more = false,
-            _ => {
-                draining.remove(&object);
-                return;
+        let next = {
+            let mut objects = inner.objects.lock().expect("outbox lock");
+            let Some(queue) = objects.get_mut(&object) else { return };
+            match queue.waiting.pop_first() {
+                Some((version, p)) if version <= queue.acked => {
+                    drop(p);
+                    continue;
+                }
+                Some((version, p)) => {
+                    queue.in_flight = Some((version, p.event.at.unwrap_or(0)));
+                    p
+                }
+                None => {
+                    objects.remove(&object);
+                    inner.metrics.unpublished(count(&objects));
+                    return;
+                }
+            }
+        };
+        // Retried until acknowledged: every recorded event is eventually published (§10).
+        loop {
+            match inner.mqtt.publish_acked(next.topic.clone(), next.payload.clone()).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::debug!(collection = %object.0, key = %object.1, error = %e, "publish failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = inner.shutdown.cancelled() => {
+                            // Left for the journal: the next bridge publishes it.
+                            inner.objects.lock().expect("outbox lock").remove(&object);
+                            return;
+                        }
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
             }
         }
-    }
-}
-
-async fn publish_in_order(inner: &Inner, collection: &str, key: &str) -> crate::Result<()> {
-    let mut rolled_forward = false;
-    while let Some(event) = inner.store.next_unpublished(collection, key).await? {
-        if !rolled_forward {
-            // A bridge may have died between recording the event and writing the object: write
-            // it now, so that an event is never out before its object (snapshots read objects).
-            inner.store.load(collection, &event.id).await?;
-            rolled_forward = true;
+        backoff = Duration::from_millis(100);
+        let latency = next.event.at.and_then(|at| inner.clock.now_ms().checked_sub(at)).unwrap_or_default();
+        inner.metrics.published(Duration::from_millis(latency));
+        let mut objects = inner.objects.lock().expect("outbox lock");
+        if let Some(queue) = objects.get_mut(&object) {
+            queue.in_flight = None;
+            queue.acked = queue.acked.max(next.event.version);
         }
-        let id: &Id = &event.id;
-        let topic = inner.topics.event(collection, id);
-        let payload = serde_json::to_vec(&event.to_value()).expect("JSON");
-        inner.mqtt.publish_acked(topic, payload).await?;
-        inner.store.mark_published(&event).await?;
-        let latency =
-            event.at.and_then(|at| crate::now_ms().checked_sub(at)).map(Duration::from_millis).unwrap_or_default();
-        inner.metrics.published(latency);
-        tracing::debug!(%collection, %key, version = event.version, "event published");
+        inner.metrics.unpublished(count(&objects));
     }
-    Ok(())
 }

@@ -1,19 +1,25 @@
-//! Starting and stopping the bridge: connections, tasks, and the order of a graceful shutdown.
+//! Starting and stopping the bridge: connections, tasks, the request loop, and the order of a
+//! graceful shutdown. Every message is handled by the core (`vmm_protocol::bridge`); this file
+//! carries out what it returns.
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handle::Bridge;
 use crate::http::{self, HttpState};
+use crate::journal::Journal;
 use crate::metrics::Metrics;
+use crate::mongo::MongoStorage;
 use crate::mqtt::Mqtt;
 use crate::outbox::Outbox;
-use crate::store::Store;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
-use vmm_protocol::topic::Topics;
+use vmm_protocol::bridge::{Bridge, BridgeConfig, Effect, Handled, Served};
+use vmm_protocol::topic::{Route, Topics};
 
 /// Runs a bridge until `shutdown` is cancelled, serving HTTP on `config.http_addr` if set.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
@@ -25,13 +31,22 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
 }
 
 /// Runs a bridge until `shutdown` is cancelled, serving HTTP on `http` if given (tests bind
-/// `127.0.0.1:0` and pass the listener in).
+/// `127.0.0.1:0` and pass the listener in), on the system clock.
 ///
 /// On shutdown it stops taking requests (those received but not started are not acknowledged:
-/// their requesters publish them again), finishes the requests in flight, publishes every event recorded
-/// (for at most 10 s), and disconnects.
+/// their requesters publish them again), finishes the requests in flight, publishes every event
+/// recorded (for at most 10 s; what is left, the next bridge publishes), and disconnects.
 pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: CancellationToken) -> Result<()> {
-    let limits = config.limits();
+    serve_with_clock(config, http, shutdown, Arc::new(SystemClock)).await
+}
+
+/// [`serve`] with the clock given.
+pub async fn serve_with_clock(
+    config: Config,
+    http: Option<TcpListener>,
+    shutdown: CancellationToken,
+    clock: Arc<dyn Clock>,
+) -> Result<()> {
     let topics = Topics::new(&config.prefix).map_err(|e| Error::Config(e.to_string()))?;
     let metrics = Arc::new(Metrics::default());
     let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await?;
@@ -39,27 +54,35 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
     let filters = topics.bridge_filters(config.share_group()).to_vec();
     let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
     let mqtt_stop = CancellationToken::new();
+    // A clean session: a persistent one would keep taking its share of the requests while this
+    // bridge is down. Requests it had not acknowledged are republished by their requesters.
     let (mqtt, mqtt_task) = Mqtt::start(
         &config.mqtt_url,
         &config.bridge_id,
-        // A clean session: a persistent one would keep taking its share of the requests while
-        // this bridge is down. Requests it had not acknowledged are republished by their
-        // requesters (same rid), which the protocol makes safe.
         true,
         config.max_payload + 4096,
         filters,
         incoming_tx,
         mqtt_stop.clone(),
     )?;
+    let storage_open = Arc::new(AtomicBool::new(false));
     if let Some(listener) = http {
         tracing::info!(addr = %listener.local_addr()?, "HTTP endpoint: /healthz, /metrics");
-        let state = HttpState { metrics: metrics.clone(), mqtt_connected: mqtt.connected(), db: db.clone() };
+        let state = HttpState {
+            metrics: metrics.clone(),
+            mqtt_connected: mqtt.connected(),
+            mqtt_subscribed: mqtt.subscribed(),
+            storage_open: storage_open.clone(),
+            db: db.clone(),
+        };
         tokio::spawn(http::serve(listener, state, shutdown.clone()));
     }
+    let started = clock.now_ms();
+    let instance = format!("{}.{}.{}", config.bridge_id, started, std::process::id());
     // Health answers (503) while the database is still out of reach; requests wait in the
-    // channel, unacknowledged, until the store is open.
-    let store = match open_store(db.clone(), &shutdown).await {
-        Ok(store) => Arc::new(store),
+    // channel, unacknowledged, until the storage is open.
+    let storage = match open_storage(db.clone(), &instance, &metrics, &shutdown).await {
+        Ok(storage) => storage,
         Err(e) if shutdown.is_cancelled() => {
             tracing::info!(error = %e, "stopped before the database was reachable");
             mqtt.disconnect().await;
@@ -68,20 +91,33 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
         }
         Err(e) => return Err(e),
     };
-    let outbox = Outbox::new(store.clone(), mqtt.clone(), topics.clone(), metrics.clone());
-    let sweep = tokio::spawn(outbox.clone().sweep(shutdown.clone()));
-    tokio::spawn(prune(store.clone(), config.retain_events_days, shutdown.clone()));
-    let bridge = Arc::new(Bridge {
-        store,
+    let served = if config.collections.is_empty() { Served::All } else { Served::Only(config.collections.clone()) };
+    let core = BridgeConfig { topics: topics.clone(), limits: config.limits(), served, ..BridgeConfig::default() };
+    let outbox_stop = CancellationToken::new();
+    let shell = Arc::new(Shell {
+        bridge: Arc::new(Bridge::new(storage, core)),
+        outbox: Outbox::new(mqtt.clone(), metrics.clone(), clock.clone(), outbox_stop.clone()),
         mqtt: mqtt.clone(),
-        outbox: outbox.clone(),
-        topics,
-        limits,
-        metrics,
-        config: config.clone(),
+        metrics: metrics.clone(),
+        clock: clock.clone(),
         failpoint: std::env::var("VMM_FAILPOINT").ok().filter(|f| !f.is_empty()),
+        locks: Mutex::default(),
+        shutdown: shutdown.clone(),
     });
-    tracing::info!(bridge_id = %config.bridge_id, prefix = %config.prefix, database = %config.database, "bridge started");
+    let journal = Journal {
+        bridges: db.collection("vmm_bridges"),
+        shell: shell.clone(),
+        instance: instance.clone(),
+        bridge_id: config.bridge_id.clone(),
+        started,
+    };
+    journal.beat().await?;
+    storage_open.store(true, Ordering::SeqCst);
+    let journal_stop = CancellationToken::new();
+    let journal_task = tokio::spawn(journal.run(journal_stop.clone()));
+    tokio::spawn(crate::retention::prune(db.clone(), config.retain_events_days, clock.clone(), shutdown.clone()));
+    tokio::spawn(expire_cache(shell.clone(), shutdown.clone()));
+    tracing::info!(bridge_id = %config.bridge_id, %instance, prefix = %config.prefix, database = %config.database, "bridge started");
 
     let workers = config.workers;
     let slots = Arc::new(Semaphore::new(workers));
@@ -91,21 +127,25 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
             () = shutdown.cancelled() => break,
         };
         let slot = slots.clone().acquire_owned().await.expect("never closed");
-        let bridge = bridge.clone();
+        let shell = shell.clone();
         tokio::spawn(async move {
-            bridge.handle(&publish.topic, &publish.payload).await;
-            bridge.mqtt.ack(&publish).await;
+            shell.handle(&publish.topic, &publish.payload).await;
+            shell.mqtt.ack(&publish).await;
             drop(slot);
         });
     }
 
     tracing::info!("shutting down: finishing requests in flight");
     let _ = slots.acquire_many(workers as u32).await;
-    let left = outbox.flush(Duration::from_secs(10)).await;
+    let left = shell.outbox.flush(Duration::from_secs(10)).await;
+    outbox_stop.cancel();
+    journal_stop.cancel();
+    let _ = journal_task.await;
     if left > 0 {
-        tracing::warn!(left, "events still unpublished at shutdown; the next bridge publishes them");
+        tracing::warn!(left, "events still unacknowledged at shutdown; the next bridge publishes them");
+    } else if let Err(e) = Journal::retire_instance(&db, &instance).await {
+        tracing::warn!(error = %e, "could not remove this bridge's heartbeat");
     }
-    let _ = sweep.await;
     mqtt.disconnect().await;
     mqtt_stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), mqtt_task).await;
@@ -115,11 +155,132 @@ pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: Cancella
     Ok(())
 }
 
-async fn open_store(db: mongodb::Database, shutdown: &CancellationToken) -> Result<Store> {
+/// What carries out the core's effects: the core over MongoDB, the outbox, the MQTT connection.
+pub(crate) struct Shell {
+    pub(crate) bridge: Arc<Bridge<MongoStorage>>,
+    pub(crate) outbox: Outbox,
+    pub(crate) mqtt: Arc<Mqtt>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// A test hook: die at this point (see [`Shell::failpoint`]).
+    failpoint: Option<String>,
+    /// One lock per object with a request in progress in this process: requests on one object
+    /// are decided one after the other here, and their events enter the outbox in order.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    shutdown: CancellationToken,
+}
+
+impl Shell {
+    /// Handles one incoming message. Returns once its outcome is recorded (so that the caller
+    /// may acknowledge it to the broker).
+    async fn handle(self: &Arc<Self>, topic: &str, payload: &[u8]) {
+        let request = matches!(self.bridge.config().topics.parse(topic), Ok(Route::Request { .. }));
+        let _in_flight = request.then(|| self.metrics.in_flight());
+        let lock = if request { self.lock(topic, payload) } else { None };
+        let _guard = match &lock {
+            Some((_, l)) => Some(l.lock().await),
+            None => None,
+        };
+        let handled = self.bridge.handle(self.clock.now_ms(), topic, payload).await;
+        self.account(topic, request, &handled);
+        if request && handled.outcome == "applied" {
+            self.failpoint("before-publish");
+        }
+        self.apply(handled.effects).await;
+        drop(_guard);
+        if let Some((key, lock)) = lock {
+            let mut locks = self.locks.lock().expect("locks");
+            // Two references: the map's and ours. Nobody else waits: forget it.
+            if Arc::strong_count(&lock) == 2 {
+                locks.remove(&key);
+            }
+        }
+    }
+
+    fn lock(&self, topic: &str, payload: &[u8]) -> Option<(String, Arc<tokio::sync::Mutex<()>>)> {
+        let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+        let id = vmm_protocol::Id::from_value(value.get("id")?).ok()?;
+        let key = format!("{topic}|{}", id.key());
+        let mut locks = self.locks.lock().expect("locks");
+        Some((key.clone(), locks.entry(key).or_default().clone()))
+    }
+
+    fn account(&self, topic: &str, request: bool, handled: &Handled) {
+        if let Some(e) = &handled.error {
+            tracing::warn!(%topic, outcome = handled.outcome, error = %e, "storage error");
+        }
+        match handled.outcome {
+            _ if request => self.metrics.request(handled.outcome),
+            "replay" => self.metrics.replay(false),
+            "snapshot" => self.metrics.replay(true),
+            "load" => self.metrics.load_page(),
+            "ignored" => tracing::warn!(%topic, "ignoring a message the bridge cannot read"),
+            _ => {}
+        }
+        tracing::debug!(%topic, outcome = handled.outcome, "handled");
+    }
+
+    /// Carries out the core's effects in order.
+    pub(crate) async fn apply(self: &Arc<Self>, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Reply { topic, payload } => {
+                    if let Err(e) = self.mqtt.publish(topic, payload).await {
+                        tracing::warn!(error = %e, "could not send a reply");
+                    }
+                }
+                Effect::Publish(p) => self.outbox.enqueue(*p),
+                Effect::RollForward { collection, id } => {
+                    tokio::spawn(self.clone().roll_forward(collection, id));
+                }
+            }
+        }
+    }
+
+    /// Retries writing an object whose event is recorded, until it is written and published.
+    async fn roll_forward(self: Arc<Self>, collection: String, id: vmm_protocol::Id) {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.bridge.roll_forward(self.clock.now_ms(), &collection, &id, None).await {
+                Ok(effects) => return self.apply_boxed(effects).await,
+                Err(e) => tracing::warn!(%collection, %id, error = %e, "rolling forward failed; retrying"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = self.shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    fn apply_boxed(
+        self: &Arc<Self>,
+        effects: Vec<Effect>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.apply(effects))
+    }
+
+    /// Test hook: with `VMM_FAILPOINT=<name>`, the bridge kills itself with SIGKILL at that point,
+    /// to check that a crash there loses nothing. Points: `after-event` (the event is recorded,
+    /// the object not yet written: in the storage), `before-publish` (both written, nothing
+    /// published).
+    fn failpoint(&self, name: &str) {
+        if self.failpoint.as_deref() == Some(name) {
+            crate::die(name);
+        }
+    }
+}
+
+async fn open_storage(
+    db: mongodb::Database,
+    instance: &str,
+    metrics: &Arc<Metrics>,
+    shutdown: &CancellationToken,
+) -> Result<MongoStorage> {
     let mut backoff = Duration::from_millis(200);
     loop {
-        match Store::open(db.clone()).await {
-            Ok(store) => return Ok(store),
+        match MongoStorage::open(db.clone(), instance.to_string(), metrics.clone()).await {
+            Ok(storage) => return Ok(storage),
             Err(e) => tracing::warn!(error = %e, "MongoDB not available yet; retrying"),
         }
         tokio::select! {
@@ -130,22 +291,13 @@ async fn open_store(db: mongodb::Database, shutdown: &CancellationToken) -> Resu
     }
 }
 
-/// Every 10 minutes: forget events older than the retention, and rejects older than a day (the
-/// protocol asks for at least 24 hours).
-async fn prune(store: Arc<Store>, retain_days: u64, shutdown: CancellationToken) {
-    const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Drops expired cache entries every few seconds, so that an idle bridge gives memory back.
+async fn expire_cache(shell: Arc<Shell>, shutdown: CancellationToken) {
     loop {
-        let now = crate::now_ms() as i64;
-        let events_before = mongodb::bson::DateTime::from_millis(now - retain_days as i64 * DAY_MS);
-        let rejects_before = mongodb::bson::DateTime::from_millis(now - DAY_MS);
-        match store.prune(events_before, rejects_before).await {
-            Ok((0, 0)) => {}
-            Ok((events, rejects)) => tracing::info!(events, rejects, "pruned old events and rejects"),
-            Err(e) => tracing::warn!(error = %e, "pruning failed"),
-        }
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(600)) => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
             () = shutdown.cancelled() => return,
         }
+        shell.bridge.expire(shell.clock.now_ms());
     }
 }

@@ -207,6 +207,17 @@ pub async fn raw_exchange(
     payloads: Vec<Vec<u8>>,
     n: usize,
 ) -> Vec<(String, serde_json::Value)> {
+    raw_exchange_until(world, client, collection, payloads, |got| got.len() == n).await
+}
+
+/// [`raw_exchange`], collecting until `done` says the messages so far are enough.
+pub async fn raw_exchange_until(
+    world: &World,
+    client: &str,
+    collection: &str,
+    payloads: Vec<Vec<u8>>,
+    done: impl Fn(&[(String, serde_json::Value)]) -> bool,
+) -> Vec<(String, serde_json::Value)> {
     use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
     let id = format!("{}-{client}", world.prefix);
     let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
@@ -237,7 +248,7 @@ pub async fn raw_exchange(
                 }
                 Event::Incoming(Incoming::Publish(p)) => {
                     got.push((p.topic.clone(), serde_json::from_slice(&p.payload).unwrap()));
-                    if got.len() == n {
+                    if done(&got) {
                         return;
                     }
                 }
@@ -246,7 +257,7 @@ pub async fn raw_exchange(
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("expected {n} messages in time, got {got:?}"));
+    .unwrap_or_else(|_| panic!("expected more messages in time, got {got:?}"));
     let _ = mqtt.disconnect().await;
     got
 }
