@@ -144,6 +144,17 @@ impl Topics {
     }
 }
 
+impl Topics {
+    /// The requester of a request topic whose other levels may be invalid
+    /// (`{p}/v1/req/{client}/…`): the bridge answers such a request on that client's reply topic
+    /// (§6.2). `None` if the topic is not a request topic or its `{client}` level is not valid.
+    pub fn requester(&self, topic: &str) -> Option<String> {
+        let rest = topic.strip_prefix(self.root.as_str())?.strip_prefix("/req/")?;
+        let client = rest.split('/').next()?;
+        check_client(client).ok().map(|()| client.to_string())
+    }
+}
+
 impl Default for Topics {
     fn default() -> Self {
         Topics::new(Self::DEFAULT_PREFIX).expect("the default prefix is valid")

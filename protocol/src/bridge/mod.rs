@@ -193,7 +193,11 @@ impl<S: Storage> Bridge<S> {
             Ok(Route::Request { client, collection }) => self.on_request(now, &client, &collection, payload).await,
             Ok(Route::Failure { client, collection }) => self.on_failure(now, &client, &collection, payload).await,
             Ok(Route::Load { client, collection }) => self.on_load(now, &client, &collection, payload).await,
-            _ => Handled::new("ignored"),
+            Ok(_) => Handled::new("ignored"),
+            Err(v) => match self.config.topics.requester(topic) {
+                Some(client) => self.on_bad_request_topic(&client, payload, v),
+                None => Handled::new("ignored"),
+            },
         }
     }
 

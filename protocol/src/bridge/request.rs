@@ -52,6 +52,21 @@ impl<S: Storage> Bridge<S> {
         handled
     }
 
+    /// A request on a topic whose client is readable but whose collection level is not: refused
+    /// as `malformed`, with the request's rid when the payload has a readable one.
+    pub(crate) fn on_bad_request_topic(&self, client: &str, payload: &[u8], topic_error: Violation) -> Handled {
+        let reject = match Request::parse(payload, &self.config.limits) {
+            Err(reject) => *reject,
+            Ok(r) => Reject::from_violation(
+                Some(r.rid),
+                Some(r.collection),
+                Some(r.id),
+                Violation::malformed(format!("the request topic is invalid: {}", topic_error.message())),
+            ),
+        };
+        self.refuse(client, reject)
+    }
+
     /// A reject of steps 1 and 2 of §6.2: it depends on the payload and the configuration, not on
     /// the stored object, so it is not an outcome and is not recorded.
     fn refuse(&self, client: &str, reject: Reject) -> Handled {

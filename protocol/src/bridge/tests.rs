@@ -307,3 +307,21 @@ fn a_stored_object_without_events_is_decided_on_as_stored() {
     let h = request(&b, "alice", set("r1", "t1", 1, "n", 2));
     assert_eq!((h.outcome, published(&h)), ("applied", vec![(2, "r1".to_string())]));
 }
+
+#[test]
+fn a_request_on_a_topic_with_an_invalid_collection_level_is_answered_malformed_with_its_rid() {
+    let (b, s) = bridge();
+    let payload =
+        json!({"type": "request", "rid": "r9", "collection": "system.users", "id": "t1", "base": 0, "op": "delete"});
+    let topic = format!("{}/system.users", topics().request("alice", "x").trim_end_matches("/x"));
+    let h = ready(b.handle(T0, &topic, &serde_json::to_vec(&payload).unwrap()));
+    match &replies(&h)[..] {
+        [Message::Reject(r)] => assert_eq!((r.code, r.rid.as_deref()), (Code::Malformed, Some("r9"))),
+        other => panic!("expected a malformed reject, got {other:?}"),
+    }
+    assert!(matches!(&h.effects[0], Effect::Reply { topic, .. } if *topic == topics().reply("alice")));
+    assert_eq!(total_ops(&s), 0);
+    // A topic without a readable client gets no answer: there is nowhere to send one.
+    let h = ready(b.handle(T0, "vmm/v1/req/al ice/tasks", b"{}"));
+    assert!(h.effects.is_empty());
+}
