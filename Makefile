@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: demo test-e2e wasm-tools wasm-pkg test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+.PHONY: bench demo test-e2e wasm-tools wasm-pkg test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
 
 demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
 	bash scripts/demo.sh
@@ -73,5 +73,8 @@ size: wasm-pkg ## Gzipped size of the wasm and its JS glue
 	@cd wasm-client/pkg && for f in vmm_client_bg.wasm vmm_client.js js/index.js; do \
 	  printf '%-22s %8d bytes, %7d gzipped\n' $$f $$(wc -c < $$f) $$(gzip -9 -c $$f | wc -c); done; \
 	printf '%-22s %8s        %7d gzipped\n' total '' $$(cat vmm_client_bg.wasm vmm_client.js js/index.js | gzip -9 -c | wc -c)
+
+bench: ## Benchmarks: the bridge (release) against the driver on private services; writes docs/BENCHMARKS.md (VMM_BENCH_QUICK=1: small, short)
+	bash scripts/bench.sh
 
 test: fmt-check lint core-deps-check wasm-check services test-rust test-wasm test-js test-e2e ## Everything CI runs

@@ -1,0 +1,188 @@
+//! `make bench`: the vmm bridge, as a black box (MQTT in and out, `/healthz`, `/metrics`), against
+//! what an application without vmm does with the MongoDB driver, on a private Mosquitto and a
+//! private FerretDB that this program starts and stops. Prints a markdown report and writes it
+//! into the generated section of docs/BENCHMARKS.md. `--help` lists the options.
+
+mod config;
+mod driver;
+mod http;
+mod load;
+mod mqtt;
+mod procs;
+mod report;
+mod scenario;
+mod stats;
+mod vmm;
+
+use clap::Parser;
+use config::{Args, Plan};
+use report::Section;
+use scenario::Ctx;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    // On Ctrl+C or SIGTERM the run is dropped, and with it every process it started.
+    let result = tokio::select! {
+        r = run(args) => r,
+        s = interrupted() => Err(format!("stopped by {s}; the processes it started are stopped too")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vmm-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let plan = Plan::new(&args)?;
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let bridge_bin = existing(&root, &args.bridge, "the bridge: build it with `cargo build --release -p vmm-bridge`")?;
+    let ferretdb = existing(&root, &args.ferretdb, "FerretDB: install it with `bash scripts/services.sh install`")?;
+    let mosquitto = match &args.mosquitto {
+        Some(p) => existing(&root, p, "Mosquitto")?,
+        None => procs::find_program("mosquitto")
+            .ok_or("mosquitto is not installed: `bash scripts/services.sh install` installs it")?,
+    };
+    eprintln!(
+        "vmm-bench: {} mode, scenarios {}; about {:.0} s of measuring, more if the bridge is slow",
+        if plan.quick { "quick" } else { "full" },
+        plan.scenarios.join(", "),
+        plan.estimate_secs()
+    );
+
+    let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let tag = format!("{}x{}", unix % 1_000_000, std::process::id());
+    let dir = root.join(".data").join(format!("bench-{tag}"));
+    let services = procs::Services::start(&root, dir, &ferretdb, &mosquitto, args.keep).await?;
+    eprintln!(
+        "vmm-bench: private Mosquitto on 127.0.0.1:{}, FerretDB on 127.0.0.1:{} (metrics on :{})",
+        services.mqtt_port, services.mongo_port, services.debug_port
+    );
+    let ferretdb_version = services.ferretdb_version().await.unwrap_or_else(|| "(version unknown)".into());
+    let ctx = Ctx { plan: plan.clone(), services, bridge_bin, tag };
+
+    let started = Instant::now();
+    let mut sections: Vec<Section> = Vec::new();
+    for name in &plan.scenarios {
+        eprintln!("vmm-bench: scenario {name} …");
+        let t = Instant::now();
+        let mut section = match *name {
+            "throughput" => scenario::throughput::run(&ctx).await,
+            "scale" => scenario::scale::run(&ctx).await,
+            "hot" => scenario::hot::run(&ctx).await,
+            "idle" => scenario::idle::run(&ctx).await,
+            "rss" => scenario::rss::run(&ctx).await,
+            _ => scenario::ops::run(&ctx).await,
+        };
+        section.number = config::SCENARIOS.iter().position(|s| s == name).map_or(0, |i| i + 1);
+        eprintln!("vmm-bench: scenario {name} done in {:.0} s", t.elapsed().as_secs_f64());
+        sections.push(section);
+    }
+    drop(ctx);
+
+    let bridge = args.bridge.display().to_string();
+    let header = header(&root, &plan, &bridge, &ferretdb_version, started.elapsed().as_secs_f64(), unix);
+    let mut body = report::render(&header, &sections);
+    body.push_str(&format!("\n{}\n", report::tally(&sections)));
+    println!("{body}");
+    if args.out != "-" {
+        let out = root.join(&args.out);
+        report::write_markdown(&out, &body).map_err(|e| format!("{}: {e}", out.display()))?;
+        eprintln!("vmm-bench: wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM and names it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        _ => std::future::pending().await,
+    }
+}
+
+fn existing(root: &Path, path: &Path, what: &str) -> Result<PathBuf, String> {
+    let full = root.join(path);
+    if full.is_file() {
+        Ok(full)
+    } else {
+        Err(format!("{} not found; {what}", full.display()))
+    }
+}
+
+/// What the figures were measured on.
+fn header(root: &Path, plan: &Plan, bridge: &str, ferretdb: &str, secs: f64, unix: u64) -> Vec<String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let commit = git(&["rev-parse", "--short", "HEAD"]);
+    let dirty = if git(&["status", "--porcelain", "--", "bridge", "protocol"]).is_empty() {
+        ""
+    } else {
+        " plus uncommitted changes in bridge/ or protocol/"
+    };
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    vec![
+        format!(
+            "## Results ({} mode{})",
+            if plan.quick { "quick" } else { "full" },
+            if plan.quick { ": small sizes and short windows, for development only" } else { "" }
+        ),
+        String::new(),
+        format!(
+            "Measured {} UTC on {cores} cores ({cpu}) at commit {commit}{dirty}, in {:.0} s; bridge `{bridge}`; \
+             FerretDB {ferretdb} (SQLite) and Mosquitto private to the run, on loopback.",
+            utc(unix),
+            secs
+        ),
+    ]
+}
+
+/// `YYYY-MM-DD HH:MM` for seconds since the Unix epoch.
+fn utc(unix: u64) -> String {
+    let (days, rem) = ((unix / 86_400) as i64, unix % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00");
+        assert_eq!(super::utc(1_764_288_000), "2025-11-28 00:00");
+        assert_eq!(super::utc(951_782_400 + 3_723), "2000-02-29 01:02");
+    }
+}
