@@ -46,20 +46,20 @@ pub struct Args {
     #[arg(long, env = "VMM_BENCH_MAX_REQUESTS", default_value_t = 200_000)]
     pub max_requests: u64,
     /// At most this many seconds preloading the scale scenario's objects through the bridge, in all
-    /// [full: 120; quick: 60].
+    /// [full: 100; quick: 60].
     #[arg(long, env = "VMM_BENCH_PRELOAD_SECS")]
     pub preload_secs: Option<f64>,
     /// Seconds of the hot-object run [full: 10; quick: 4].
     #[arg(long, env = "VMM_BENCH_HOT_SECS")]
     pub hot_secs: Option<f64>,
-    /// Seconds the idle database load is measured, for the bridge and for the baseline each
+    /// Seconds the idle bridge's database load is measured (the baseline gets half)
     /// [full: 20; quick: 5].
     #[arg(long, env = "VMM_BENCH_IDLE_SECS")]
     pub idle_secs: Option<f64>,
     /// Requests of the memory scenario [full: 100000; quick: 300].
     #[arg(long, env = "VMM_BENCH_RSS_REQUESTS")]
     pub rss_requests: Option<u64>,
-    /// At most this many seconds sending them [full: 60; quick: 15].
+    /// At most this many seconds sending them [full: 45; quick: 15].
     #[arg(long, env = "VMM_BENCH_RSS_SECS")]
     pub rss_secs: Option<f64>,
     /// Seconds to wait before the last memory reading [full: 30; quick: 10].
@@ -155,11 +155,11 @@ impl Plan {
             window: secs(args.window, 5.0, 3.0),
             warmup: secs(args.warmup, 1.0, 1.0),
             max_requests: args.max_requests.max(1),
-            preload: secs(args.preload_secs, 120.0, 60.0),
+            preload: secs(args.preload_secs, 100.0, 60.0),
             hot: secs(args.hot_secs, 10.0, 4.0),
             idle: secs(args.idle_secs, 20.0, 5.0),
             rss_requests: args.rss_requests.unwrap_or(if q { 300 } else { 100_000 }),
-            rss_limit: secs(args.rss_secs, 60.0, 15.0),
+            rss_limit: secs(args.rss_secs, 45.0, 15.0),
             rss_wait: secs(args.rss_wait, 30.0, 10.0),
             ops_requests: args.ops_requests.unwrap_or(if q { 40 } else { 1_000 }).max(1),
             rtt_samples: if q { 100 } else { 500 },
@@ -176,7 +176,7 @@ impl Plan {
                 "throughput" => 4.0 * self.in_flight.len() as f64 * run + 10.0,
                 "scale" => self.preload.as_secs_f64() + 2.0 * self.sizes.len() as f64 * run + 10.0,
                 "hot" => self.hot.as_secs_f64() + 5.0,
-                "idle" => 2.0 * self.idle.as_secs_f64() + 10.0,
+                "idle" => 1.5 * self.idle.as_secs_f64() + 10.0,
                 "rss" => (self.rss_limit + self.rss_wait).as_secs_f64() + 10.0,
                 _ => 20.0,
             };

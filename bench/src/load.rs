@@ -38,6 +38,9 @@ pub struct Run {
     pub first_error: Option<String>,
     /// Every request started, warm-up included.
     pub started: u64,
+    /// The longest any request of the run took (warm-up included, any outcome): a request that
+    /// spans the whole window shows here, not in the percentiles.
+    pub slowest: Duration,
 }
 
 impl Run {
@@ -89,6 +92,7 @@ fn summarise(label: &str, slots: usize, t0: Instant, t1: Instant, all: Vec<Done>
     let mut run = Run { label: label.to_string(), in_flight: slots, started: all.len() as u64, ..Run::default() };
     let (mut ok, mut conflicts) = (Vec::new(), Vec::new());
     for d in &all {
+        run.slowest = run.slowest.max(d.end - d.start);
         let good = matches!(d.outcome, Outcome::Applied { .. });
         let conflict = matches!(&d.outcome, Outcome::Rejected { code, .. } if code == "conflict");
         if (good || conflict) && d.end >= t0 && d.end <= end {
@@ -147,6 +151,7 @@ mod tests {
         assert_eq!(run.conflicts.n, 1);
         assert_eq!(run.errors, 1);
         assert!((run.secs - 1.0).abs() < 1e-9);
+        assert_eq!(run.slowest, Duration::from_millis(500));
     }
 
     #[tokio::test]

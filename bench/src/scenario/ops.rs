@@ -92,8 +92,8 @@ async fn measure(ctx: &Ctx, section: &mut Section) -> Result<()> {
         "- {} updates applied by the bridge (its `vmm_requests_total{{outcome=\"applied\"}}` delta), {} by the \
          driver, each slot on its own object. FerretDB commands per request, by command (monitoring `hello`/`ping` \
          listed but not counted):\n  - bridge: {}\n  - driver: {}",
-        num(applied),
-        num(driver_requests),
+        count(applied as u64),
+        count(driver_requests as u64),
         if vmm_detail.is_empty() { "none".into() } else { vmm_detail },
         if drv_detail.is_empty() { "none".into() } else { drv_detail },
     ));
