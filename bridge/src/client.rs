@@ -124,6 +124,11 @@ impl Client {
             .set_clean_session(true)
             .set_max_packet_size(1 << 20, 1 << 20);
         let (mqtt, eventloop) = AsyncClient::new(mqtt_options, 256);
+        let mut eventloop = eventloop;
+        // Small QoS 1 packets both ways: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.
+        let mut network = eventloop.network_options();
+        network.set_tcp_nodelay(true);
+        eventloop.set_network_options(network);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (changed_tx, changes) = watch::channel(0);

@@ -50,7 +50,6 @@ pub async fn serve(listener: TcpListener, state: HttpState, shutdown: Cancellati
 /// the storage is open, and MongoDB answers a ping within [`PING_TIMEOUT`]; else 503. The body
 /// says which part is down (`serving` is the whole answer).
 async fn healthz(State(state): State<HttpState>) -> Response {
-    let mqtt = state.mqtt_connected.load(Ordering::Acquire);
     let mongodb = match tokio::time::timeout(PING_TIMEOUT, state.db.run_command(doc! { "ping": 1 })).await {
         Ok(Ok(_)) => true,
         Ok(Err(error)) => {
@@ -62,6 +61,8 @@ async fn healthz(State(state): State<HttpState>) -> Response {
             false
         }
     };
+    // Read after the ping, together, so that the body never mixes two moments.
+    let mqtt = state.mqtt_connected.load(Ordering::Acquire);
     let serving =
         mqtt && mongodb && state.mqtt_subscribed.load(Ordering::Acquire) && state.storage_open.load(Ordering::Acquire);
     let (status, word) =

@@ -13,6 +13,7 @@
 //! | [`config`] | flags, `VMM_*` variables and the TOML file |
 //! | `server` | start-up, the request loop, carrying out the core's effects, graceful shutdown ([`run`], [`serve`]) |
 //! | `mongo` | the MongoDB storage of the core: objects, the event log, tombstones, rejects (point operations) |
+//! | `group` | group commit: concurrent event inserts as one `insertMany` |
 //! | `paging` | the one collection read: a page of a load |
 //! | `outbox` | publishing events in version order, each after the previous PUBACK (in memory) |
 //! | `journal` | heartbeats, and recovering what a stopped bridge left unpublished |
@@ -27,6 +28,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 mod error;
+mod group;
 pub mod http;
 mod journal;
 pub mod metrics;

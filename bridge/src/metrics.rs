@@ -51,6 +51,9 @@ pub struct Metrics {
     /// into a task.
     in_flight: Arc<AtomicI64>,
     unpublished: AtomicU64,
+    /// Group-committed event insert batches, and the events in them.
+    batches: AtomicU64,
+    batched: AtomicU64,
     /// Database round trips, by operation.
     db_operations: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
@@ -112,6 +115,12 @@ impl Metrics {
         *self.db_operations.lock().expect("metrics lock").entry(op).or_default() += 1;
     }
 
+    /// Counts one group-committed batch of `n` event inserts.
+    pub fn batch(&self, n: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batched.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Database round trips so far, all operations together.
     pub fn db_operations_total(&self) -> u64 {
         self.db_operations.lock().expect("metrics lock").values().sum()
@@ -139,6 +148,11 @@ impl Metrics {
         for (op, n) in self.db_operations.lock().expect("metrics lock").iter() {
             let _ = writeln!(w, "vmm_db_operations_total{{op=\"{op}\"}} {n}");
         }
+
+        header(w, "vmm_event_insert_batches_total", "counter", "Group-committed insertMany calls of events.");
+        let _ = writeln!(w, "vmm_event_insert_batches_total {}", load(&self.batches));
+        header(w, "vmm_event_insert_batched_total", "counter", "Events inserted by those calls.");
+        let _ = writeln!(w, "vmm_event_insert_batched_total {}", load(&self.batched));
 
         header(w, "vmm_events_published_total", "counter", "Events acknowledged by the broker.");
         // Summed from the histogram's buckets so that it always equals the histogram's count.

@@ -14,6 +14,7 @@
 //! No secondary index is needed: on FerretDB only an exact `_id` filter and an insert stay cheap
 //! as collections grow (docs/BENCHMARKS.md).
 
+use crate::group::{GroupInsert, Inserted};
 use crate::metrics::Metrics;
 use mongodb::bson::{self, doc, Bson, Document as BsonDocument};
 use mongodb::options::ReturnDocument;
@@ -33,6 +34,8 @@ const MAX_RESTORES: usize = 8;
 pub(crate) struct MongoStorage {
     db: Database,
     pub(crate) events: Collection<BsonDocument>,
+    /// Event inserts, grouped (`group.rs`).
+    inserts: GroupInsert,
     rejects: Collection<BsonDocument>,
     tombstones: Collection<BsonDocument>,
     /// This process's id, written into every event it records.
@@ -115,6 +118,7 @@ impl MongoStorage {
             tracing::info!("the database does not store Decimal128: requests carrying one are refused");
         }
         Ok(MongoStorage {
+            inserts: GroupInsert::start(db.collection("vmm_events"), metrics.clone()),
             events: db.collection("vmm_events"),
             rejects: db.collection("vmm_rejects"),
             tombstones: db.collection("vmm_tombstones"),
@@ -234,15 +238,12 @@ impl Storage for MongoStorage {
             "_id": event_key(&e.collection, &e.id.key(), e.version),
             "by": &self.instance, "at": at, "client": &e.client, "rid": &e.rid, "json": json, "doc": doc,
         };
-        self.op("event_insert");
-        match self.events.insert_one(record).await {
-            Ok(_) if self.die_after_record => crate::die("after-event"),
-            Ok(_) => Ok(Recorded::Won),
-            Err(err) => match classify(&err) {
-                Failure::Duplicate => Ok(Recorded::Lost),
-                Failure::Refused(why) => Err(StorageError::Refused(why)),
-                Failure::Unavailable(why) => Err(StorageError::Unavailable(why)),
-            },
+        match self.inserts.insert(record).await {
+            Inserted::Ok if self.die_after_record => crate::die("after-event"),
+            Inserted::Ok => Ok(Recorded::Won),
+            Inserted::Duplicate => Ok(Recorded::Lost),
+            Inserted::Refused(why) => Err(StorageError::Refused(why)),
+            Inserted::Unavailable(why) => Err(StorageError::Unavailable(why)),
         }
     }
 

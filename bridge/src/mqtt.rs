@@ -73,6 +73,11 @@ impl Mqtt {
             // the same packet again forever; the broker should cap packets below that.
             .set_max_packet_size(MAX_INCOMING_PACKET.max(max_packet), max_packet);
         let (client, eventloop) = AsyncClient::new(options, 256);
+        let mut eventloop = eventloop;
+        // Small QoS 1 packets both ways: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.
+        let mut network = eventloop.network_options();
+        network.set_tcp_nodelay(true);
+        eventloop.set_network_options(network);
         let mqtt = Arc::new(Mqtt {
             client,
             waiters: Arc::default(),
@@ -183,8 +188,9 @@ async fn drive(
                 if shutdown.is_cancelled() {
                     break;
                 }
+                let was_connected = mqtt.connected.swap(false, Ordering::SeqCst);
                 mqtt.subscribed.store(false, Ordering::SeqCst);
-                if mqtt.connected.swap(false, Ordering::SeqCst) {
+                if was_connected {
                     tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
                 } else {
                     tracing::debug!(error = %e, "MQTT connection attempt failed");

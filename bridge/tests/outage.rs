@@ -4,11 +4,12 @@
 
 mod common;
 
+use common::{get, health_becomes};
+
 use common::{World, WAIT};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -53,27 +54,6 @@ async fn wait_port(port: u16) {
 }
 
 /// GET `path` from the bridge's HTTP endpoint: (status, body).
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
-}
-
-async fn health_becomes(addr: std::net::SocketAddr, status: u16) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (s, body) = get(addr, "/healthz").await;
-        if s == status {
-            return body;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "/healthz stayed {s}: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bridge_rides_out_a_broker_outage_and_health_says_so() {
     let world = World::new("broker_outage").await;

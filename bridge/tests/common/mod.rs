@@ -81,11 +81,15 @@ impl World {
         self.start_bridge_with(self.config(bridge_id)).await
     }
 
-    /// A bridge in this process with this configuration, serving once this returns.
+    /// A bridge in this process with this configuration, serving once this returns: its
+    /// `/healthz` says so.
     pub async fn start_bridge_with(&self, config: Config) -> Bridge {
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(vmm_bridge::run(config, shutdown.clone()));
-        self.wait_ready().await;
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = http.local_addr().unwrap();
+        let task = tokio::spawn(vmm_bridge::serve(config, Some(http), shutdown.clone()));
+        let body = health_becomes(addr, 200).await;
+        assert!(body.contains("\"serving\":true"), "{body}");
         Bridge { shutdown, task }
     }
 
@@ -260,4 +264,28 @@ pub async fn raw_exchange_until(
     .unwrap_or_else(|_| panic!("expected more messages in time, got {got:?}"));
     let _ = mqtt.disconnect().await;
     got
+}
+
+/// `GET path` on a bridge's HTTP endpoint: the status and the body.
+pub async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}
+
+/// Polls `/healthz` until it answers `status` (within [`WAIT`]); returns the body.
+pub async fn health_becomes(addr: std::net::SocketAddr, status: u16) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (s, body) = get(addr, "/healthz").await;
+        if s == status {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/healthz stayed {s}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
