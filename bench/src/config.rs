@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long, env = "VMM_BENCH_MAX_REQUESTS", default_value_t = 200_000)]
     pub max_requests: u64,
     /// At most this many seconds preloading the scale scenario's objects through the bridge, in all
-    /// [full: 100; quick: 60].
+    /// [full: 120; quick: 60].
     #[arg(long, env = "VMM_BENCH_PRELOAD_SECS")]
     pub preload_secs: Option<f64>,
     /// Seconds of the hot-object run [full: 10; quick: 4].
@@ -155,7 +155,7 @@ impl Plan {
             window: secs(args.window, 5.0, 3.0),
             warmup: secs(args.warmup, 1.0, 1.0),
             max_requests: args.max_requests.max(1),
-            preload: secs(args.preload_secs, 100.0, 60.0),
+            preload: secs(args.preload_secs, 120.0, 60.0),
             hot: secs(args.hot_secs, 10.0, 4.0),
             idle: secs(args.idle_secs, 20.0, 5.0),
             rss_requests: args.rss_requests.unwrap_or(if q { 300 } else { 100_000 }),

@@ -64,7 +64,11 @@ async fn run(args: Args) -> Result<(), String> {
         "vmm-bench: private Mosquitto on 127.0.0.1:{}, FerretDB on 127.0.0.1:{} (metrics on :{})",
         services.mqtt_port, services.mongo_port, services.debug_port
     );
-    let ferretdb_version = services.ferretdb_version().await.unwrap_or_else(|| "(version unknown)".into());
+    let mut ferretdb_version = services.ferretdb_version().await.unwrap_or_else(|| "(version unknown)".into());
+    // scripts/services.sh records which build (with which patches) it made.
+    if let Ok(build) = std::fs::read_to_string(ferretdb.with_extension("build")) {
+        ferretdb_version = format!("{ferretdb_version}, build {}", build.trim());
+    }
     let ctx = Ctx { plan: plan.clone(), services, bridge_bin, tag };
 
     let started = Instant::now();
