@@ -58,6 +58,7 @@ impl Mqtt {
         clean_session: bool,
         max_packet: usize,
         filters: Vec<String>,
+        will: Option<(String, Vec<u8>)>,
         incoming: mpsc::UnboundedSender<Publish>,
         shutdown: CancellationToken,
     ) -> Result<(Arc<Mqtt>, tokio::task::JoinHandle<()>)> {
@@ -72,6 +73,9 @@ impl Mqtt {
             // too_large) rather than failing the connection, which would make the broker deliver
             // the same packet again forever; the broker should cap packets below that.
             .set_max_packet_size(MAX_INCOMING_PACKET.max(max_packet), max_packet);
+        if let Some((topic, payload)) = will {
+            options.set_last_will(rumqttc::LastWill::new(topic, payload, QoS::AtLeastOnce, false));
+        }
         let (client, eventloop) = AsyncClient::new(options, 256);
         let mut eventloop = eventloop;
         // Small QoS 1 packets both ways: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.

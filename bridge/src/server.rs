@@ -51,7 +51,10 @@ pub async fn serve_with_clock(
     let metrics = Arc::new(Metrics::default());
     let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await?;
     let db = client.database(&config.database);
-    let filters = topics.bridge_filters(config.share_group()).to_vec();
+    let mut filters = topics.bridge_filters(config.share_group()).to_vec();
+    filters.push(topics.bridges_gone());
+    let started = clock.now_ms();
+    let instance = format!("{}.{}.{}", config.bridge_id, started, std::process::id());
     let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
     let mqtt_stop = CancellationToken::new();
     // A clean session: a persistent one would keep taking its share of the requests while this
@@ -62,6 +65,8 @@ pub async fn serve_with_clock(
         true,
         config.max_payload + 4096,
         filters,
+        // Dying without a DISCONNECT makes the broker tell the other bridges (journal.rs).
+        Some((topics.bridge_gone(&instance), instance.clone().into_bytes())),
         incoming_tx,
         mqtt_stop.clone(),
     )?;
@@ -77,8 +82,6 @@ pub async fn serve_with_clock(
         };
         tokio::spawn(http::serve(listener, state, shutdown.clone()));
     }
-    let started = clock.now_ms();
-    let instance = format!("{}.{}.{}", config.bridge_id, started, std::process::id());
     // Health answers (503) while the database is still out of reach; requests wait in the
     // channel, unacknowledged, until the storage is open.
     let storage = match open_storage(db.clone(), &instance, &metrics, &shutdown).await {
@@ -113,8 +116,9 @@ pub async fn serve_with_clock(
     };
     journal.beat().await?;
     storage_open.store(true, Ordering::SeqCst);
+    let journal = Arc::new(journal);
     let journal_stop = CancellationToken::new();
-    let journal_task = tokio::spawn(journal.run(journal_stop.clone()));
+    let journal_task = tokio::spawn(journal.clone().run(journal_stop.clone()));
     tokio::spawn(crate::retention::prune(db.clone(), config.retain_events_days, clock.clone(), shutdown.clone()));
     tokio::spawn(expire_cache(shell.clone(), shutdown.clone()));
     tracing::info!(bridge_id = %config.bridge_id, %instance, prefix = %config.prefix, database = %config.database, "bridge started");
@@ -126,6 +130,14 @@ pub async fn serve_with_clock(
             p = incoming.recv() => match p { Some(p) => p, None => break },
             () = shutdown.cancelled() => break,
         };
+        if let Some(gone) = topics.gone_instance(&publish.topic) {
+            if gone != instance {
+                let journal = journal.clone();
+                tokio::spawn(async move { journal.recover_instance(&gone).await });
+            }
+            mqtt.ack(&publish).await;
+            continue;
+        }
         let slot = slots.clone().acquire_owned().await.expect("never closed");
         let shell = shell.clone();
         tokio::spawn(async move {
@@ -198,9 +210,12 @@ impl Shell {
     }
 
     fn lock(&self, topic: &str, payload: &[u8]) -> Option<(String, Arc<tokio::sync::Mutex<()>>)> {
+        // Per object, whoever asks: requests of several clients on one object queue here
+        // instead of racing for its next version.
+        let Ok(Route::Request { collection, .. }) = self.bridge.config().topics.parse(topic) else { return None };
         let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
         let id = vmm_protocol::Id::from_value(value.get("id")?).ok()?;
-        let key = format!("{topic}|{}", id.key());
+        let key = format!("{collection}|{}", id.key());
         let mut locks = self.locks.lock().expect("locks");
         Some((key.clone(), locks.entry(key).or_default().clone()))
     }

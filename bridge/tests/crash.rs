@@ -153,3 +153,24 @@ async fn three_bridges_share_the_load_and_one_killed_mid_run_loses_nothing() {
     }
     world.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_restarted_after_a_crash_publishes_what_it_left_even_if_nobody_asks_again() {
+    let world = World::new("restart").await;
+    let mut doomed = world.spawn_bridge("b1", Some("before-publish"));
+    world.wait_ready().await;
+    let bob = world.watching_client("bob", "tasks").await;
+    // A requester that publishes once and goes away: nobody will send it again.
+    let payload = serde_json::to_vec(&json!({"type": "request", "rid": "once", "collection": "tasks", "id": "t1", "base": 0, "op": "insert", "doc": {"n": 1}})).unwrap();
+    common::publish_once(&world, "carol", "tasks", payload).await;
+    let status = wait_exit(&mut doomed, WAIT).expect("the bridge reached its failpoint and died");
+    assert!(!status.success());
+    assert_eq!(world.stored("tasks").await.len(), 1, "written, never published");
+    // The same bridge id starts again (as a supervisor would restart it): it finds the heartbeat
+    // of the process it replaces and publishes the event, which bob gets as an event.
+    let bridge = world.start_bridge("b1").await;
+    assert!(bob.wait_for(WAIT, |r| r.get("tasks", &Id::string("t1").unwrap()).is_some()).await, "bob got the event");
+    assert_eq!(world.stored("vmm_bridges").await.len(), 1, "only the running bridge's heartbeat is left");
+    bridge.stop().await;
+    world.drop_database().await;
+}

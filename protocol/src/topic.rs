@@ -145,6 +145,24 @@ impl Topics {
 }
 
 impl Topics {
+    /// Where a bridge process's MQTT will goes: `{p}/v1/bridges/{instance}`. Only bridges use it
+    /// (§2.2): the broker publishes the will when the process dies without disconnecting, and the
+    /// other bridges then publish what it left unacknowledged.
+    pub fn bridge_gone(&self, instance: &str) -> String {
+        format!("{}/bridges/{instance}", self.root)
+    }
+
+    /// The filter of every bridge's will.
+    pub fn bridges_gone(&self) -> String {
+        format!("{}/bridges/+", self.root)
+    }
+
+    /// The instance of a will topic, if `topic` is one.
+    pub fn gone_instance(&self, topic: &str) -> Option<String> {
+        let instance = topic.strip_prefix(self.root.as_str())?.strip_prefix("/bridges/")?;
+        (!instance.is_empty() && !instance.contains('/')).then(|| instance.to_string())
+    }
+
     /// The requester of a request topic whose other levels may be invalid
     /// (`{p}/v1/req/{client}/…`): the bridge answers such a request on that client's reply topic
     /// (§6.2). `None` if the topic is not a request topic or its `{client}` level is not valid.

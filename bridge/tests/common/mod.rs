@@ -289,3 +289,28 @@ pub async fn health_becomes(addr: std::net::SocketAddr, status: u16) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Publishes one request as `client` (QoS 1, until the broker acknowledges it) and disconnects:
+/// a requester that never sends it again.
+pub async fn publish_once(world: &World, client: &str, collection: &str, payload: Vec<u8>) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, QoS};
+    let id = format!("{}-{client}", world.prefix);
+    let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
+    let url = mqtt_url();
+    let (host, port) = url.trim_start_matches("mqtt://").rsplit_once(':').unwrap();
+    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port.parse().unwrap()), 8);
+    mqtt.publish(topics.request(&id, collection), QoS::AtLeastOnce, false, payload).await.unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match eventloop.poll().await.unwrap() {
+                Event::Incoming(rumqttc::Incoming::PubAck(_)) => break,
+                Event::Outgoing(Outgoing::Disconnect) => break,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the broker acknowledged the request");
+    let _ = mqtt.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await;
+}
