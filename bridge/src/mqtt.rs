@@ -33,6 +33,18 @@ struct Waiters {
     sent: HashMap<u16, oneshot::Sender<()>>,
 }
 
+/// How to connect.
+pub(crate) struct Settings {
+    pub(crate) url: String,
+    pub(crate) client_id: String,
+    pub(crate) clean_session: bool,
+    /// The largest packet sent.
+    pub(crate) max_packet: usize,
+    pub(crate) filters: Vec<String>,
+    /// The will: its topic and payload.
+    pub(crate) will: Option<(String, Vec<u8>)>,
+}
+
 /// A connected (or reconnecting) MQTT client.
 pub(crate) struct Mqtt {
     client: AsyncClient,
@@ -49,20 +61,16 @@ pub(crate) fn parse_url(url: &str) -> Result<(String, u16)> {
 }
 
 impl Mqtt {
-    /// Connects (in the background: the event loop task retries with back-off) as `client_id`,
-    /// subscribing to `filters` on every connection. Incoming publishes go to `incoming`; they
-    /// must be acknowledged with [`Mqtt::ack`].
+    /// Connects (in the background: the event loop task retries with back-off) as
+    /// `settings.client_id`, subscribing to `settings.filters` on every connection. Incoming
+    /// publishes go to `incoming`; they must be acknowledged with [`Mqtt::ack`].
     pub(crate) fn start(
-        url: &str,
-        client_id: &str,
-        clean_session: bool,
-        max_packet: usize,
-        filters: Vec<String>,
-        will: Option<(String, Vec<u8>)>,
+        settings: Settings,
         incoming: mpsc::UnboundedSender<Publish>,
         shutdown: CancellationToken,
     ) -> Result<(Arc<Mqtt>, tokio::task::JoinHandle<()>)> {
-        let (host, port) = parse_url(url)?;
+        let Settings { url, client_id, clean_session, max_packet, filters, will } = settings;
+        let (host, port) = parse_url(&url)?;
         let mut options = MqttOptions::new(client_id, host, port);
         options
             .set_keep_alive(Duration::from_secs(10))

@@ -9,7 +9,7 @@ use crate::http::{self, HttpState};
 use crate::journal::Journal;
 use crate::metrics::Metrics;
 use crate::mongo::MongoStorage;
-use crate::mqtt::Mqtt;
+use crate::mqtt::{self, Mqtt};
 use crate::outbox::Outbox;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,30 +57,21 @@ pub async fn serve_with_clock(
     let instance = format!("{}.{}.{}", config.bridge_id, started, std::process::id());
     let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
     let mqtt_stop = CancellationToken::new();
-    // A clean session: a persistent one would keep taking its share of the requests while this
-    // bridge is down. Requests it had not acknowledged are republished by their requesters.
-    let (mqtt, mqtt_task) = Mqtt::start(
-        &config.mqtt_url,
-        &config.bridge_id,
-        true,
-        config.max_payload + 4096,
+    let settings = mqtt::Settings {
+        url: config.mqtt_url.clone(),
+        client_id: config.bridge_id.clone(),
+        // A clean session: a persistent one would keep taking its share of the requests while
+        // this bridge is down. Requests it had not acknowledged are republished by requesters.
+        clean_session: true,
+        max_packet: config.max_payload + 4096,
         filters,
         // Dying without a DISCONNECT makes the broker tell the other bridges (journal.rs).
-        Some((topics.bridge_gone(&instance), instance.clone().into_bytes())),
-        incoming_tx,
-        mqtt_stop.clone(),
-    )?;
+        will: Some((topics.bridge_gone(&instance), instance.clone().into_bytes())),
+    };
+    let (mqtt, mqtt_task) = Mqtt::start(settings, incoming_tx, mqtt_stop.clone())?;
     let storage_open = Arc::new(AtomicBool::new(false));
     if let Some(listener) = http {
-        tracing::info!(addr = %listener.local_addr()?, "HTTP endpoint: /healthz, /metrics");
-        let state = HttpState {
-            metrics: metrics.clone(),
-            mqtt_connected: mqtt.connected(),
-            mqtt_subscribed: mqtt.subscribed(),
-            storage_open: storage_open.clone(),
-            db: db.clone(),
-        };
-        tokio::spawn(http::serve(listener, state, shutdown.clone()));
+        serve_http(listener, &metrics, &mqtt, &storage_open, &db, &shutdown)?;
     }
     // Health answers (503) while the database is still out of reach; requests wait in the
     // channel, unacknowledged, until the storage is open.
@@ -94,19 +85,8 @@ pub async fn serve_with_clock(
         }
         Err(e) => return Err(e),
     };
-    let served = if config.collections.is_empty() { Served::All } else { Served::Only(config.collections.clone()) };
-    let core = BridgeConfig { topics: topics.clone(), limits: config.limits(), served, ..BridgeConfig::default() };
     let outbox_stop = CancellationToken::new();
-    let shell = Arc::new(Shell {
-        bridge: Arc::new(Bridge::new(storage, core)),
-        outbox: Outbox::new(mqtt.clone(), metrics.clone(), clock.clone(), outbox_stop.clone()),
-        mqtt: mqtt.clone(),
-        metrics: metrics.clone(),
-        clock: clock.clone(),
-        failpoint: std::env::var("VMM_FAILPOINT").ok().filter(|f| !f.is_empty()),
-        locks: Mutex::default(),
-        shutdown: shutdown.clone(),
-    });
+    let shell = Arc::new(Shell::new(&config, storage, mqtt.clone(), metrics, clock.clone(), &outbox_stop, &shutdown));
     let journal = Journal {
         bridges: db.collection("vmm_bridges"),
         shell: shell.clone(),
@@ -123,32 +103,9 @@ pub async fn serve_with_clock(
     tokio::spawn(expire_cache(shell.clone(), shutdown.clone()));
     tracing::info!(bridge_id = %config.bridge_id, %instance, prefix = %config.prefix, database = %config.database, "bridge started");
 
-    let workers = config.workers;
-    let slots = Arc::new(Semaphore::new(workers));
-    loop {
-        let publish = tokio::select! {
-            p = incoming.recv() => match p { Some(p) => p, None => break },
-            () = shutdown.cancelled() => break,
-        };
-        if let Some(gone) = topics.gone_instance(&publish.topic) {
-            if gone != instance {
-                let journal = journal.clone();
-                tokio::spawn(async move { journal.recover_instance(&gone).await });
-            }
-            mqtt.ack(&publish).await;
-            continue;
-        }
-        let slot = slots.clone().acquire_owned().await.expect("never closed");
-        let shell = shell.clone();
-        tokio::spawn(async move {
-            shell.handle(&publish.topic, &publish.payload).await;
-            shell.mqtt.ack(&publish).await;
-            drop(slot);
-        });
-    }
+    request_loop(&mut incoming, &shell, &journal, config.workers, &shutdown).await;
 
-    tracing::info!("shutting down: finishing requests in flight");
-    let _ = slots.acquire_many(workers as u32).await;
+    tracing::info!("shutting down: published what was recorded");
     let left = shell.outbox.flush(Duration::from_secs(10)).await;
     outbox_stop.cancel();
     journal_stop.cancel();
@@ -167,6 +124,63 @@ pub async fn serve_with_clock(
     Ok(())
 }
 
+/// Serves `/healthz` and `/metrics` on `listener` until `shutdown`.
+fn serve_http(
+    listener: TcpListener,
+    metrics: &Arc<Metrics>,
+    mqtt: &Mqtt,
+    storage_open: &Arc<AtomicBool>,
+    db: &mongodb::Database,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "HTTP endpoint: /healthz, /metrics");
+    let state = HttpState {
+        metrics: metrics.clone(),
+        mqtt_connected: mqtt.connected(),
+        mqtt_subscribed: mqtt.subscribed(),
+        storage_open: storage_open.clone(),
+        db: db.clone(),
+    };
+    tokio::spawn(http::serve(listener, state, shutdown.clone()));
+    Ok(())
+}
+
+/// Hands each incoming message to a task (at most `workers` at once) until `shutdown`, then
+/// waits for the tasks in flight. A message is acknowledged to the broker once handled.
+async fn request_loop(
+    incoming: &mut mpsc::UnboundedReceiver<rumqttc::Publish>,
+    shell: &Arc<Shell>,
+    journal: &Arc<Journal>,
+    workers: usize,
+    shutdown: &CancellationToken,
+) {
+    let topics = &shell.bridge.config().topics;
+    let slots = Arc::new(Semaphore::new(workers));
+    loop {
+        let publish = tokio::select! {
+            p = incoming.recv() => match p { Some(p) => p, None => break },
+            () = shutdown.cancelled() => break,
+        };
+        if let Some(gone) = topics.gone_instance(&publish.topic) {
+            if gone != journal.instance {
+                let journal = journal.clone();
+                tokio::spawn(async move { journal.recover_instance(&gone).await });
+            }
+            shell.mqtt.ack(&publish).await;
+            continue;
+        }
+        let slot = slots.clone().acquire_owned().await.expect("never closed");
+        let shell = shell.clone();
+        tokio::spawn(async move {
+            shell.handle(&publish.topic, &publish.payload).await;
+            shell.mqtt.ack(&publish).await;
+            drop(slot);
+        });
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = slots.acquire_many(workers as u32).await;
+}
+
 /// What carries out the core's effects: the core over MongoDB, the outbox, the MQTT connection.
 pub(crate) struct Shell {
     pub(crate) bridge: Arc<Bridge<MongoStorage>>,
@@ -183,6 +197,30 @@ pub(crate) struct Shell {
 }
 
 impl Shell {
+    fn new(
+        config: &Config,
+        storage: MongoStorage,
+        mqtt: Arc<Mqtt>,
+        metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
+        outbox_stop: &CancellationToken,
+        shutdown: &CancellationToken,
+    ) -> Shell {
+        let topics = Topics::new(&config.prefix).expect("checked at start");
+        let served = if config.collections.is_empty() { Served::All } else { Served::Only(config.collections.clone()) };
+        let core = BridgeConfig { topics, limits: config.limits(), served, ..BridgeConfig::default() };
+        Shell {
+            bridge: Arc::new(Bridge::new(storage, core)),
+            outbox: Outbox::new(mqtt.clone(), metrics.clone(), clock.clone(), outbox_stop.clone()),
+            mqtt,
+            metrics,
+            clock,
+            failpoint: std::env::var("VMM_FAILPOINT").ok().filter(|f| !f.is_empty()),
+            locks: Mutex::default(),
+            shutdown: shutdown.clone(),
+        }
+    }
+
     /// Handles one incoming message. Returns once its outcome is recorded (so that the caller
     /// may acknowledge it to the broker).
     async fn handle(self: &Arc<Self>, topic: &str, payload: &[u8]) {
