@@ -286,6 +286,87 @@ fn decide_vectors_through_the_bridge_handler() {
     }
 }
 
+/// Whether the message `got` matches the pattern `want`: every field of `want` with an equal
+/// value, `is` standing for `type` (`message` is never compared).
+fn has_fields(got: &Value, want: &Value) -> bool {
+    want.as_object().unwrap().iter().all(|(k, v)| match k.as_str() {
+        "message" => true,
+        "is" => got.get("type") == Some(v),
+        _ => got.get(k) == Some(v),
+    })
+}
+
+/// `bridge.json`: sequences of messages through the bridge role over the in-memory storage.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn bridge_vectors() {
+    use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, Effect, MemoryStorage, Storage};
+    for case in cases("bridge.json") {
+        let n = name(&case);
+        let limits = Limits::default();
+        let storage = MemoryStorage::default();
+        for o in case["storage"]["objects"].as_array().unwrap() {
+            let id = Id::from_value(&o["id"]).unwrap();
+            let doc = (!o["doc"].is_null()).then(|| value::canonicalize_document(o["doc"].clone(), &limits).unwrap());
+            storage.put(
+                o["collection"].as_str().unwrap(),
+                &id,
+                Stored { version: o["version"].as_u64().unwrap(), doc },
+            );
+        }
+        if let Some(field) = case["storage"].get("refuse_field").and_then(Value::as_str) {
+            storage.refuse_field(Some(field), true);
+        }
+        let bridge = Bridge::new(storage, BridgeConfig::default());
+        for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
+            let payload = match (step.get("payload"), step.get("invalid"), step.get("payload_text")) {
+                (Some(p), _, _) | (_, Some(p), _) => serde_json::to_vec(p).unwrap(),
+                (_, _, Some(t)) => t.as_str().unwrap().as_bytes().to_vec(),
+                _ => panic!("{n}: step {i} has no payload"),
+            };
+            let handled =
+                ready(bridge.handle(step["now"].as_u64().unwrap(), step["topic"].as_str().unwrap(), &payload));
+            let reply_topic = step["reply_topic"].as_str().unwrap();
+            let replies: Vec<Value> = handled
+                .effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Reply { topic, payload } if topic == reply_topic => {
+                        Some(serde_json::from_slice(payload).unwrap())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let want = step["expect"]["replies"].as_array().unwrap();
+            assert_eq!(replies.len(), want.len(), "{n}, step {i}: replies {replies:?}");
+            for (got, want) in replies.iter().zip(want) {
+                assert!(has_fields(got, want), "{n}, step {i}: got {got}, want {want}");
+            }
+            let events: Vec<&Event> = handled
+                .effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Publish(p) => Some(&p.event),
+                    _ => None,
+                })
+                .collect();
+            let want = step["expect"]["events"].as_array().unwrap();
+            for w in want {
+                assert!(
+                    events.iter().any(|e| has_fields(&e.to_value(), w)),
+                    "{n}, step {i}: no event like {w} in {events:?}"
+                );
+            }
+            if want.is_empty() {
+                // Nothing was applied; only an event the storage held may go out again.
+                let stored = |e: &Event| ready(bridge.storage().object(&e.collection, &e.id)).unwrap().version;
+                assert_ne!(handled.outcome, "applied", "{n}, step {i}");
+                assert!(events.iter().all(|e| e.version <= stored(e)), "{n}, step {i}: unexpected events {events:?}");
+            }
+        }
+    }
+}
+
 /// Variables of a replica script.
 #[derive(Default)]
 struct Vars(HashMap<String, Value>);

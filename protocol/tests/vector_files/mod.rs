@@ -10,6 +10,7 @@ pub fn text(file: &str) -> &'static str {
         "validate.json" => include_str!("../../vectors/validate.json"),
         "decide.json" => include_str!("../../vectors/decide.json"),
         "replica.json" => include_str!("../../vectors/replica.json"),
+        "bridge.json" => include_str!("../../vectors/bridge.json"),
         other => panic!("no vector file {other}"),
     }
 }
