@@ -325,3 +325,16 @@ fn a_request_on_a_topic_with_an_invalid_collection_level_is_answered_malformed_w
     let h = ready(b.handle(T0, "vmm/v1/req/al ice/tasks", b"{}"));
     assert!(h.effects.is_empty());
 }
+
+#[test]
+fn a_load_without_limit_gets_pages_of_the_default_size() {
+    let (b, _s) = bridge();
+    for i in 0..DEFAULT_PAGE_SIZE + 5 {
+        request(&b, "alice", insert(&format!("r{i}"), &format!("t{i:04}"), json!({})));
+    }
+    let load = json!({"type": "load", "lid": "l1", "collection": "c"});
+    let h = ready(b.handle(T0, &topics().load("bob", "c"), &serde_json::to_vec(&load).unwrap()));
+    let Some(Message::Snapshot(page)) = replies(&h).pop() else { panic!("expected a page") };
+    assert_eq!(page.objects.len(), DEFAULT_PAGE_SIZE as usize);
+    assert_eq!(page.next, Some(id(&format!("t{:04}", DEFAULT_PAGE_SIZE - 1)).key()));
+}
