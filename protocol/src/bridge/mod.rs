@@ -101,7 +101,7 @@ impl Default for BridgeConfig {
             served: Served::All,
             page_size: DEFAULT_PAGE_SIZE,
             cache_entries: 10_000,
-            cache_ttl_ms: 60_000,
+            cache_ttl_ms: 20_000,
         }
     }
 }
