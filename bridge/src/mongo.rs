@@ -171,22 +171,27 @@ impl MongoStorage {
 
     /// Replaces the object by `stored` and returns the version it replaced (`None`: absent).
     async fn replace(&self, collection: &str, id: &Id, stored: BsonDocument) -> StorageResult<Option<u64>> {
-        self.op("object_replace");
         let filter = doc! {"_id": self.id_bson(id)?};
-        let result = self
-            .collection(collection)
-            .find_one_and_replace(filter, stored)
-            .upsert(true)
-            .return_document(ReturnDocument::Before)
-            .await;
-        match result {
-            Ok(before) => Ok(before.map(|b| version_of(&b, VERSION_FIELD, 1))),
-            Err(e) => match classify(&e) {
-                // Two upserts of one new _id raced: the other inserted it; go again.
-                Failure::Duplicate if e.to_string().contains("_id") => Ok(Some(0)),
-                Failure::Duplicate | Failure::Refused(_) => Err(StorageError::Refused(e.to_string())),
-                Failure::Unavailable(why) => Err(StorageError::Unavailable(why)),
-            },
+        let mut raced = false;
+        loop {
+            self.op("object_replace");
+            let result = self
+                .collection(collection)
+                .find_one_and_replace(filter.clone(), stored.clone())
+                .upsert(true)
+                .return_document(ReturnDocument::Before)
+                .await;
+            let e = match result {
+                Ok(before) => return Ok(before.map(|b| version_of(&b, VERSION_FIELD, 1))),
+                Err(e) => e,
+            };
+            match classify(&e) {
+                // Two upserts of one new object raced and the other inserted it: now it exists,
+                // and replacing it tells which version it had.
+                Failure::Duplicate if !raced && e.to_string().contains("_id_") => raced = true,
+                Failure::Duplicate | Failure::Refused(_) => return Err(StorageError::Refused(e.to_string())),
+                Failure::Unavailable(why) => return Err(StorageError::Unavailable(why)),
+            }
         }
     }
 }
