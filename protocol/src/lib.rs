@@ -1,12 +1,13 @@
 //! # vmm-protocol
 //!
 //! The vmm protocol as code: the message types, topics, values and the update language, and the
-//! two state machines every implementation shares — the consumer's [`replica`] and the bridge's
-//! [`decide`]. The normative text is `docs/PROTOCOL.md`; section numbers (§) below refer to it.
+//! two roles every implementation shares — the consumer's [`replica`] and the [`bridge`] (its
+//! pure decision in [`decide`] and [`replay`], its request lifecycle over a storage interface). The normative text is `docs/PROTOCOL.md`; section numbers (§) below refer to it.
 //!
 //! This crate does no IO. It reads no clock and opens no socket: callers pass the time in, hand
-//! it the messages they received and send the messages it returns. The bridge (tokio, rumqttc,
-//! mongodb) and the browser client (wasm-bindgen) are thin shells around it.
+//! it the messages they received and send the messages it returns; the bridge role reads and
+//! writes through a storage trait its shell implements. The bridge (tokio, rumqttc, mongodb) and
+//! the browser client (wasm-bindgen) are thin shells around it.
 //!
 //! ## Layout
 //!
@@ -22,6 +23,7 @@
 //! | [`decide`] | the bridge's decision for a request given the stored object (§6.2, §8) |
 //! | [`replay`] | the bridge's answer to a failure: events or a snapshot (§11) |
 //! | [`replica`] | the consumer's replica: confirmed state, pending overlay, gaps, loads (§5, §6, §11, §12) |
+//! | [`bridge`] | the bridge role over a [`bridge::Storage`]: requests, failures, loads; an in-memory storage (§6.2, §9–§12, §15) |
 #![warn(missing_docs)]
 
 pub mod bridge;

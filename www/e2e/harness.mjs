@@ -151,86 +151,37 @@ export async function serveStatic(dir = distDir) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A minimal MQTT 3.1.1 client (TCP, QoS 0) for the bridge readiness probe: a malformed request is
-// answered by the bridge with a reject on the requester's reply topic, and changes no data. A reply
-// proves the bridge is subscribed and its database is open.
+// Bridge readiness: its own /healthz.
 
-function encodeLength(n) {
-  const out = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
+/** A free TCP port on 127.0.0.1 (the OS picks it; it is free again once this returns). */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
-const str = (s) => {
-  const b = Buffer.from(s, 'utf8');
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(b.length);
-  return Buffer.concat([len, b]);
-};
-const packet = (type, body) => Buffer.concat([Buffer.from([type]), encodeLength(body.length), body]);
 
-/** Resolves once a bridge answers on `prefix`, or rejects after `timeout` ms. */
-export async function probeBridge(prefix, { timeout = 30_000, isAlive = () => true } = {}) {
-  const { hostname, port } = new URL(mqttUrl.replace(/^tcp:/, 'mqtt:'));
-  const clientId = `${prefix}-probe${Math.floor(Math.random() * 1e9)}`;
-  const replyTopic = `${prefix}/v1/reply/${clientId}`;
-  const reqTopic = `${prefix}/v1/req/${clientId}/e2e_probe`;
-  const socket = net.connect(Number(port) || 1883, hostname || '127.0.0.1');
-  let buf = Buffer.alloc(0);
-  const packets = [];
-  let wake = () => {};
-  socket.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    for (;;) {
-      if (buf.length < 2) break;
-      let len = 0, mul = 1, i = 1;
-      for (; i < buf.length; i++) {
-        len += (buf[i] & 0x7f) * mul;
-        mul *= 128;
-        if (!(buf[i] & 0x80)) break;
-      }
-      if (i >= buf.length || buf.length < i + 1 + len) break;
-      packets.push({ type: buf[0] >> 4, body: buf.subarray(i + 1, i + 1 + len) });
-      buf = buf.subarray(i + 1 + len);
-    }
-    wake();
-  });
-  let failed = null;
-  socket.on('error', (e) => { failed = e; wake(); });
-  socket.on('close', () => { failed ??= new Error('broker closed the connection'); wake(); });
-  const next = async (type, ms) => {
-    const until = Date.now() + ms;
-    for (;;) {
-      const k = packets.findIndex((p) => p.type === type);
-      if (k >= 0) return packets.splice(k, 1)[0];
-      if (failed) throw failed;
-      const left = until - Date.now();
-      if (left <= 0) return null;
-      await new Promise((r) => { wake = r; setTimeout(r, Math.min(left, 100)); });
-    }
-  };
+/**
+ * Waits until the bridge whose HTTP endpoint is on `port` says it serves (`GET /healthz`: 200 and
+ * `"serving": true`: connected, subscribed, storage open), at most `timeout` ms.
+ */
+export async function waitServing(port, { timeout = 30_000, isAlive = () => true } = {}) {
   const deadline = Date.now() + timeout;
-  try {
-    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-    const connect = Buffer.concat([str('MQTT'), Buffer.from([4, 0x02, 0, 30]), str(clientId)]);
-    socket.write(packet(0x10, connect));
-    if (!(await next(2, 10_000))) throw new Error('no CONNACK from the broker');
-    socket.write(packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(replyTopic), Buffer.from([0])])));
-    if (!(await next(9, 10_000))) throw new Error('no SUBACK from the broker');
-    while (Date.now() < deadline) {
-      if (!isAlive()) throw new Error('the bridge exited');
-      socket.write(packet(0x30, Buffer.concat([str(reqTopic), Buffer.from('{}')])));
-      if (await next(3, 500)) return;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error('the bridge exited');
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      const body = await res.json();
+      if (res.status === 200 && body.serving === true) return;
+      last = `${res.status} ${JSON.stringify(body)}`;
+    } catch (e) {
+      last = e.message;
     }
-    throw new Error(`no bridge answered on prefix ${prefix} within ${timeout} ms`);
-  } finally {
-    if (!socket.destroyed) socket.end(Buffer.from([0xe0, 0]));
-    socket.destroy();
+    await sleep(50);
   }
+  throw new Error(`the bridge did not serve within ${timeout} ms (last /healthz: ${last})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,13 +198,14 @@ export class Bridge {
 
   get running() { return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null; }
 
-  /** Starts the bridge and waits until it answers (the probe), at most `timeout` ms. */
+  /** Starts the bridge and waits until its `/healthz` says it serves, at most `timeout` ms. */
   async start({ timeout = 30_000 } = {}) {
     if (this.running) throw new Error('bridge already running');
     if (!existsSync(bridgeBin)) throw new Error(`${bridgeBin} does not exist: cargo build --locked -p vmm-bridge`);
     const p = this.prefix;
+    const httpPort = await freePort();
     const args = ['--prefix', p, '--database', this.database, '--bridge-id', `${p}-b`,
-      '--share-group', `${p}-g`, '--http-addr', 'off', '--log', 'warn',
+      '--share-group', `${p}-g`, '--http-addr', `127.0.0.1:${httpPort}`, '--log', 'warn',
       '--mqtt-url', mqttUrl, '--mongodb-uri', mongoUri];
     const proc = spawn(bridgeBin, args, { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
@@ -270,7 +222,7 @@ export class Bridge {
       r();
     }));
     try {
-      await probeBridge(p, { timeout, isAlive: () => proc.exitCode === null && proc.signalCode === null });
+      await waitServing(httpPort, { timeout, isAlive: () => proc.exitCode === null && proc.signalCode === null });
     } catch (e) {
       throw new Error(`bridge did not become ready: ${e.message}\n${this.log.join('\n')}`);
     }
