@@ -147,12 +147,7 @@ impl Journal {
         let mut objects: BTreeMap<(String, String), u64> = BTreeMap::new();
         for d in &found {
             let Some(Bson::String(key)) = d.get("_id") else { continue };
-            let (Some((collection, rest)), Some((k, v))) = (key.split_once('|'), key.rsplit_once('|')) else {
-                continue;
-            };
-            let Some(object_key) = rest.get(..rest.len().saturating_sub(v.len() + 1)) else { continue };
-            debug_assert_eq!(k.len() - collection.len() - 1, object_key.len());
-            let Ok(version) = v.parse::<u64>() else { continue };
+            let Some((collection, object_key, version)) = crate::mongo::parse_event_key(key) else { continue };
             let slot = objects.entry((collection.to_string(), object_key.to_string())).or_insert(version);
             *slot = (*slot).min(version);
         }

@@ -53,6 +53,14 @@ pub(crate) fn event_key(collection: &str, key: &str, version: u64) -> String {
     format!("{collection}|{key}|{version:016}")
 }
 
+/// The collection, id key and version of an [`event_key`] (collection names hold no `|`; id
+/// keys may).
+pub(crate) fn parse_event_key(event_key: &str) -> Option<(&str, &str, u64)> {
+    let (object, version) = event_key.rsplit_once('|')?;
+    let (collection, key) = object.split_once('|')?;
+    Some((collection, key, version.parse().ok()?))
+}
+
 fn tombstone_key(collection: &str, id: &Id) -> String {
     format!("{collection}|{}", id.key())
 }
@@ -355,5 +363,17 @@ impl MongoStorage {
 
     pub(crate) fn count(&self, name: &'static str) {
         self.op(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_key_reads_back_even_when_the_id_key_holds_bars() {
+        let key = event_key("tasks", "s:a|b", 42);
+        assert_eq!(parse_event_key(&key), Some(("tasks", "s:a|b", 42)));
+        assert_eq!(parse_event_key("tasks|s:a"), None);
     }
 }

@@ -224,9 +224,13 @@ impl Shell {
     /// Handles one incoming message. Returns once its outcome is recorded (so that the caller
     /// may acknowledge it to the broker).
     async fn handle(self: &Arc<Self>, topic: &str, payload: &[u8]) {
-        let request = matches!(self.bridge.config().topics.parse(topic), Ok(Route::Request { .. }));
+        let collection = match self.bridge.config().topics.parse(topic) {
+            Ok(Route::Request { collection, .. }) => Some(collection),
+            _ => None,
+        };
+        let request = collection.is_some();
         let _in_flight = request.then(|| self.metrics.in_flight());
-        let lock = if request { self.lock(topic, payload) } else { None };
+        let lock = collection.and_then(|c| self.lock(&c, payload));
         let _guard = match &lock {
             Some((_, l)) => Some(l.lock().await),
             None => None,
@@ -247,12 +251,16 @@ impl Shell {
         }
     }
 
-    fn lock(&self, topic: &str, payload: &[u8]) -> Option<(String, Arc<tokio::sync::Mutex<()>>)> {
-        // Per object, whoever asks: requests of several clients on one object queue here
-        // instead of racing for its next version.
-        let Ok(Route::Request { collection, .. }) = self.bridge.config().topics.parse(topic) else { return None };
-        let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
-        let id = vmm_protocol::Id::from_value(value.get("id")?).ok()?;
+    /// The lock of the object a request on `collection` names. Per object, whoever asks:
+    /// requests of several clients on one object queue here instead of racing for its next
+    /// version. Only the `id` is read from the payload (the core parses it whole).
+    fn lock(&self, collection: &str, payload: &[u8]) -> Option<(String, Arc<tokio::sync::Mutex<()>>)> {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            id: serde_json::Value,
+        }
+        let named: Named = serde_json::from_slice(payload).ok()?;
+        let id = vmm_protocol::Id::from_value(&named.id).ok()?;
         let key = format!("{collection}|{}", id.key());
         let mut locks = self.locks.lock().expect("locks");
         Some((key.clone(), locks.entry(key).or_default().clone()))

@@ -27,9 +27,8 @@ async fn a_collection_of_mixed_ids_loads_page_by_page_each_object_once() {
 
     let id = format!("{}-pager", world.prefix);
     let topics = Topics::new(&world.prefix).unwrap();
-    let url = common::mqtt_url();
-    let (host, port) = url.trim_start_matches("mqtt://").rsplit_once(':').unwrap();
-    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port.parse::<u16>().unwrap()), 16);
+    let (host, port) = common::broker();
+    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port), 16);
     mqtt.subscribe(topics.reply(&id), QoS::AtLeastOnce).await.unwrap();
     let mut seen = Vec::new();
     let mut pages = 0;

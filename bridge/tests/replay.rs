@@ -23,9 +23,8 @@ async fn a_consumer_with_a_gap_sends_a_failure_gets_the_replay_and_converges() {
     let mut config = Config::new(&id, "c1").unwrap();
     config.topics = Topics::new(&world.prefix).unwrap();
     let mut replica = Replica::new(config);
-    let url = common::mqtt_url();
-    let (host, port) = url.trim_start_matches("mqtt://").rsplit_once(':').unwrap();
-    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port.parse::<u16>().unwrap()), 64);
+    let (host, port) = common::broker();
+    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port), 64);
     replica.watch_collection(0, "tasks").unwrap();
     for s in replica.subscriptions() {
         mqtt.subscribe(s, QoS::AtLeastOnce).await.unwrap();

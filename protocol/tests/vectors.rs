@@ -211,13 +211,34 @@ fn decide_vectors() {
     }
 }
 
+/// The events among a bridge's effects.
+fn published(effects: &[vmm_protocol::bridge::Effect]) -> impl Iterator<Item = &Event> {
+    effects.iter().filter_map(|e| match e {
+        vmm_protocol::bridge::Effect::Publish(p) => Some(&p.event),
+        _ => None,
+    })
+}
+
+/// The messages a bridge's effects send to `topic`, as JSON.
+fn replies(effects: &[vmm_protocol::bridge::Effect], topic: &str) -> Vec<Value> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            vmm_protocol::bridge::Effect::Reply { topic: t, payload } if t == topic => {
+                Some(serde_json::from_slice(payload).unwrap())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The same vectors, run through the bridge's real request handler over the in-memory storage:
 /// the stored object, the history and the prior outcome are put into the storage, the request
 /// arrives on its topic, and the effects must match the expected decision.
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn decide_vectors_through_the_bridge_handler() {
-    use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, Effect, LoggedEvent, MemoryStorage, Storage};
+    use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, LoggedEvent, MemoryStorage, Storage};
     for case in cases("decide.json") {
         let n = name(&case);
         let limits = Limits::default();
@@ -248,18 +269,8 @@ fn decide_vectors_through_the_bridge_handler() {
         let handled = ready(bridge.handle(now, &topic, &serde_json::to_vec(&case["request"]).unwrap()));
         assert!(handled.error.is_none(), "{n}: {:?}", handled.error);
         let expect = &case["expect"];
-        let published: Vec<&Event> = handled
-            .effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Publish(p) if p.event.rid == request.rid => Some(&p.event),
-                _ => None,
-            })
-            .collect();
-        let reply = handled.effects.iter().find_map(|e| match e {
-            Effect::Reply { payload, .. } => Some(serde_json::from_slice::<Value>(payload).unwrap()),
-            _ => None,
-        });
+        let published: Vec<&Event> = published(&handled.effects).filter(|e| e.rid == request.rid).collect();
+        let reply = replies(&handled.effects, &Topics::default().reply(client)).into_iter().next();
         if let Some(want) = expect.get("apply") {
             let [event] = published[..] else { panic!("{n}: expected one event, got {:?}", handled.effects) };
             let mut want_event = want["event"].clone();
@@ -300,7 +311,7 @@ fn has_fields(got: &Value, want: &Value) -> bool {
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn bridge_vectors() {
-    use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, Effect, MemoryStorage, Storage};
+    use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, MemoryStorage, Storage};
     for case in cases("bridge.json") {
         let n = name(&case);
         let limits = Limits::default();
@@ -327,29 +338,13 @@ fn bridge_vectors() {
             let handled =
                 ready(bridge.handle(step["now"].as_u64().unwrap(), step["topic"].as_str().unwrap(), &payload));
             let reply_topic = step["reply_topic"].as_str().unwrap();
-            let replies: Vec<Value> = handled
-                .effects
-                .iter()
-                .filter_map(|e| match e {
-                    Effect::Reply { topic, payload } if topic == reply_topic => {
-                        Some(serde_json::from_slice(payload).unwrap())
-                    }
-                    _ => None,
-                })
-                .collect();
+            let replies = replies(&handled.effects, reply_topic);
             let want = step["expect"]["replies"].as_array().unwrap();
             assert_eq!(replies.len(), want.len(), "{n}, step {i}: replies {replies:?}");
             for (got, want) in replies.iter().zip(want) {
                 assert!(has_fields(got, want), "{n}, step {i}: got {got}, want {want}");
             }
-            let events: Vec<&Event> = handled
-                .effects
-                .iter()
-                .filter_map(|e| match e {
-                    Effect::Publish(p) => Some(&p.event),
-                    _ => None,
-                })
-                .collect();
+            let events: Vec<&Event> = published(&handled.effects).collect();
             let want = step["expect"]["events"].as_array().unwrap();
             for w in want {
                 assert!(

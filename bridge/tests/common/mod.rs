@@ -18,6 +18,13 @@ pub fn mqtt_url() -> String {
     std::env::var("VMM_MQTT_URL").unwrap_or_else(|_| "mqtt://127.0.0.1:1883".into())
 }
 
+/// The broker's host and port, from [`mqtt_url`] (`mqtt://host:port`).
+pub fn broker() -> (String, u16) {
+    let url = mqtt_url();
+    let (host, port) = url.trim_start_matches("mqtt://").rsplit_once(':').expect("mqtt://host:port");
+    (host.to_string(), port.trim_end_matches('/').parse().expect("a port"))
+}
+
 pub fn mongodb_uri() -> String {
     std::env::var("VMM_MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
 }
@@ -225,12 +232,7 @@ pub async fn raw_exchange_until(
     use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
     let id = format!("{}-{client}", world.prefix);
     let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
-    let url = mqtt_url();
-    let (host, port) = url
-        .trim_start_matches("mqtt://")
-        .rsplit_once(':')
-        .map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap()))
-        .unwrap();
+    let (host, port) = broker();
     let mut options = MqttOptions::new(&id, host, port);
     options.set_max_packet_size(8 << 20, 8 << 20);
     let (mqtt, mut eventloop) = AsyncClient::new(options, 64);
@@ -296,9 +298,8 @@ pub async fn publish_once(world: &World, client: &str, collection: &str, payload
     use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, QoS};
     let id = format!("{}-{client}", world.prefix);
     let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
-    let url = mqtt_url();
-    let (host, port) = url.trim_start_matches("mqtt://").rsplit_once(':').unwrap();
-    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port.parse().unwrap()), 8);
+    let (host, port) = broker();
+    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port), 8);
     mqtt.publish(topics.request(&id, collection), QoS::AtLeastOnce, false, payload).await.unwrap();
     tokio::time::timeout(WAIT, async {
         loop {
