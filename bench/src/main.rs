@@ -165,20 +165,15 @@ fn header(root: &Path, plan: &Plan, bridge: &str, ferretdb: &str, secs: f64, uni
     ]
 }
 
-/// `YYYY-MM-DD HH:MM` for seconds since the Unix epoch.
+/// `YYYY-MM-DD HH:MM` for seconds since the Unix epoch, from the protocol's canonical form of an
+/// Extended JSON date (`{"$date": "YYYY-MM-DDTHH:MM:SS.mmmZ"}`).
 fn utc(unix: u64) -> String {
-    let (days, rem) = ((unix / 86_400) as i64, unix % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    let date = serde_json::json!({"$date": {"$numberLong": (unix * 1000).to_string()}});
+    let canonical = vmm_protocol::value::canonicalize(date, &vmm_protocol::Limits::default());
+    match canonical.as_ref().ok().and_then(|d| d["$date"].as_str()) {
+        Some(rfc3339) => rfc3339[..16].replace('T', " "),
+        None => format!("{unix} s after the Unix epoch"),
+    }
 }
 
 #[cfg(test)]
