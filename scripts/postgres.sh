@@ -18,13 +18,12 @@ MONGO_PORT=${VMM_MONGO_PG_PORT:-27018}
 PG_DB=ferretdb
 mkdir -p "$run" "$data"
 
-say() { printf 'postgres: %s\n' "$*"; }
+SAY_AS=postgres
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-alive() { # pid-file -> 0 if it names a live process
-  [[ -f $1 ]] && kill -0 "$(head -n 1 "$1")" 2>/dev/null
-}
+alive() { pid_alive "$1"; } # pid file -> 0 if it names a live process
 
 as_postgres() {
   if [[ $(id -un) == postgres ]]; then "$@"
@@ -97,18 +96,7 @@ start_ferretdb() {
   return 1
 }
 
-stop_ferretdb() {
-  local pid_file="$run/ferretdb-pg.pid"
-  [[ -f $pid_file ]] || return 0
-  local pid; pid=$(cat "$pid_file")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-    say "stopped ferretdb-pg (pid $pid)"
-  fi
-  rm -f "$pid_file"
-}
+stop_ferretdb() { stop_pid_file ferretdb-pg "$run/ferretdb-pg.pid"; }
 
 stop_postgres() {
   if alive "$pgdata/postmaster.pid"; then

@@ -22,14 +22,12 @@ FERRETDB_VERSION=v1.24.2
 FERRETDB_BUILD="$FERRETDB_VERSION+vmm.1"
 mkdir -p "$run" "$data"
 
-say() { printf 'services: %s\n' "$*"; }
+SAY_AS=services
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-alive() { # name -> 0 if the pid file names a live process
-  local pid_file="$run/$1.pid"
-  [[ -f $pid_file ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
-}
+alive() { pid_alive "$run/$1.pid"; } # name -> 0 if its pid file names a live process
 
 wait_port() { # port name log
   for _ in $(seq 1 150); do
@@ -108,18 +106,7 @@ start_ferretdb() {
   say "ferretdb on 127.0.0.1:$MONGO_PORT (SQLite in .data/ferretdb), pid $(cat "$run/ferretdb.pid")"
 }
 
-stop_one() {
-  local name=$1 pid_file="$run/$1.pid"
-  [[ -f $pid_file ]] || return 0
-  local pid; pid=$(cat "$pid_file")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-    say "stopped $name (pid $pid)"
-  fi
-  rm -f "$pid_file"
-}
+stop_one() { stop_pid_file "$1" "$run/$1.pid"; }
 
 case ${1:-start} in
   install) install_mosquitto; install_ferretdb ;;
