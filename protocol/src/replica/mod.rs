@@ -42,16 +42,19 @@ mod load;
 mod object;
 mod outgoing;
 mod pending;
+#[cfg(test)]
+mod tests;
+mod timers;
 
 use crate::error::{Code, Result, Violation};
 use crate::id::Id;
 use crate::limits::Limits;
-use crate::message::{Change, Event, Failure, Message, Request};
+use crate::message::{Change, Event, Message, Request};
 use crate::topic::{self, Route, Topics};
 use crate::value::{Document, Value};
 use load::LoadJob;
 use object::ObjectEntry;
-use outgoing::{load_of, request_of, send};
+use outgoing::{load_of, send};
 use pending::Pending;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -188,8 +191,16 @@ pub struct Replica {
     collections: BTreeSet<String>,
     watched_objects: BTreeMap<String, BTreeMap<String, Id>>,
     objects: BTreeMap<String, BTreeMap<String, ObjectEntry>>,
+    /// Every pending change by request id: its collection and object key.
     rids: HashMap<String, (String, String)>,
     loads: HashMap<String, LoadJob>,
+    /// Objects that may have a timer: a request in flight or a failure outstanding. Kept so that
+    /// timers cost what is in flight, not the size of the replica; an entry whose timers are gone
+    /// is dropped by the next [`Replica::handle_timeout`].
+    active: BTreeSet<(String, String)>,
+    /// Objects this replica changes without following them, waiting for their event
+    /// subscription (§6.1): see [`Replica::poll_follow`].
+    unfollowed: BTreeSet<(String, String)>,
     next_id: u64,
     out: Out,
 }
@@ -198,6 +209,7 @@ pub struct Replica {
 struct Out {
     transmits: VecDeque<Transmit>,
     notices: VecDeque<Notice>,
+    follows: VecDeque<(String, Id)>,
 }
 
 impl Replica {
@@ -212,6 +224,8 @@ impl Replica {
             objects: BTreeMap::new(),
             rids: HashMap::new(),
             loads: HashMap::new(),
+            active: BTreeSet::new(),
+            unfollowed: BTreeSet::new(),
             next_id: 0,
             out: Out::default(),
         }
@@ -255,14 +269,34 @@ impl Replica {
         Ok(())
     }
 
-    /// Follows one object. Call it once the shell holds the object's event subscription.
+    /// Follows one object. Call it once the shell holds the object's event subscription; a
+    /// change of this client's that waited for it (see [`Replica::poll_follow`]) is sent then.
     pub fn watch_object(&mut self, now: u64, collection: &str, id: &Id) -> Result<()> {
         topic::check_collection(collection)?;
+        let key = id.key();
         let ids = self.watched_objects.entry(collection.to_string()).or_default();
-        if ids.insert(id.key(), id.clone()).is_none() && self.online && !self.collections.contains(collection) {
+        if ids.insert(key.clone(), id.clone()).is_none() && self.online && !self.collections.contains(collection) {
             self.start_ids_load(now, collection, vec![id.clone()]);
         }
+        if self.unfollowed.remove(&(collection.to_string(), key.clone())) {
+            self.send_head(now, collection, &key);
+        }
         Ok(())
+    }
+
+    /// The next object this replica must follow before it can send a change of it (§6.1: a
+    /// requester holds the event subscription of an object before it publishes a request for
+    /// it). The shell subscribes to the object's event topic and, once it holds it, calls
+    /// [`Replica::watch_object`]; the change is sent then.
+    pub fn poll_follow(&mut self) -> Option<(String, Id)> {
+        self.out.follows.pop_front()
+    }
+
+    /// Whether the events of an object reach this replica: it follows its collection or the
+    /// object itself.
+    pub fn is_followed(&self, collection: &str, key: &str) -> bool {
+        self.collections.contains(collection)
+            || self.watched_objects.get(collection).is_some_and(|ids| ids.contains_key(key))
     }
 
     /// The connection is up (and the subscriptions are held): resynchronise, then send.
@@ -299,7 +333,8 @@ impl Replica {
         self.online = false;
         self.resyncing = false;
         self.loads.clear();
-        for entry in self.objects.values_mut().flat_map(|m| m.values_mut()) {
+        for (collection, key) in &self.active {
+            let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { continue };
             entry.failure = None;
             if let Some(f) = entry.pending.first_mut().and_then(|p| p.flight.as_mut()) {
                 f.give_up_at = None;
@@ -359,6 +394,9 @@ impl Replica {
             flight: None,
         });
         self.rids.insert(rid.clone(), (collection.to_string(), key.clone()));
+        if !self.is_followed(collection, &key) && self.unfollowed.insert((collection.to_string(), key.clone())) {
+            self.out.follows.push_back((collection.to_string(), request.id.clone()));
+        }
         self.out.notices.push_back(Notice::Changed { collection: collection.to_string(), id: request.id });
         self.send_head(now, collection, &key);
         Ok(rid)
@@ -386,53 +424,31 @@ impl Replica {
     }
 
     /// Acts on the time: resends requests, failures and load pages, and gives up on requests in
-    /// flight too long.
+    /// flight too long. Its cost grows with what is in flight, not with the replica.
     pub fn handle_timeout(&mut self, now: u64) {
         if !self.online {
             return;
         }
-        let cfg = &self.config;
         let mut gave_up = Vec::new();
-        for (collection, objects) in &mut self.objects {
-            for (key, entry) in objects.iter_mut() {
-                if !self.resyncing {
-                    if let Some(head) = entry.pending.first_mut() {
-                        if let Some(flight) = head.flight.as_mut() {
-                            if flight.give_up_at.is_some_and(|t| t <= now) {
-                                gave_up.push((collection.clone(), key.clone()));
-                            } else if flight.resend_at <= now {
-                                flight.backoff = (flight.backoff * 2).min(cfg.max_backoff);
-                                flight.resend_at = now + flight.backoff;
-                                let base = head.base.expect("a request in flight has a base");
-                                let request = request_of(collection, entry.id.clone(), base, head);
-                                send(
-                                    &mut self.out,
-                                    cfg.topics.request(&cfg.client, collection),
-                                    Message::Request(request),
-                                );
-                            }
-                        }
-                    }
-                }
-                if let Some((at, backoff)) = entry.failure {
-                    if at <= now {
-                        if entry.has_gap() {
-                            let backoff = (backoff * 2).min(cfg.max_backoff);
-                            entry.failure = Some((now + backoff, backoff));
-                            let failure = Failure {
-                                collection: collection.clone(),
-                                id: entry.id.clone(),
-                                version: entry.version,
-                            };
-                            send(&mut self.out, cfg.topics.failure(&cfg.client, collection), Message::Failure(failure));
-                        } else {
-                            entry.failure = None;
-                        }
-                    }
-                }
+        let mut idle = Vec::new();
+        for (collection, key) in &self.active {
+            let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else {
+                idle.push((collection.clone(), key.clone()));
+                continue;
+            };
+            let in_flight = entry.pending.first().is_some_and(|p| p.flight.is_some());
+            if !in_flight && entry.failure.is_none() {
+                idle.push((collection.clone(), key.clone()));
+                continue;
             }
+            if !self.resyncing && timers::resend_due(&self.config, &mut self.out, collection, entry, now) {
+                gave_up.push((collection.clone(), key.clone()));
+            }
+            timers::failure_due(&self.config, &mut self.out, collection, entry, now);
         }
-        let load_retry = cfg.load_retry;
+        for object in idle {
+            self.active.remove(&object);
+        }
         for (collection, key) in gave_up {
             self.roll_back_head(
                 &collection,
@@ -442,6 +458,7 @@ impl Replica {
                 None,
             );
         }
+        let load_retry = self.config.load_retry;
         let due: Vec<String> = self.loads.iter().filter(|(_, j)| j.retry_at <= now).map(|(l, _)| l.clone()).collect();
         for lid in due {
             let job = self.loads.get_mut(&lid).expect("listed above");
@@ -459,7 +476,8 @@ impl Replica {
         }
         let mut next: Option<u64> = None;
         let mut consider = |t: u64| next = Some(next.map_or(t, |n| n.min(t)));
-        for entry in self.objects.values().flat_map(|m| m.values()) {
+        for (collection, key) in &self.active {
+            let Some(entry) = self.objects.get(collection).and_then(|m| m.get(key)) else { continue };
             if !self.resyncing {
                 if let Some(f) = entry.pending.first().and_then(|p| p.flight) {
                     consider(f.resend_at);
@@ -518,6 +536,6 @@ impl Replica {
 
     /// How many of this client's changes are pending, over all objects.
     pub fn pending_count(&self) -> usize {
-        self.objects.values().flat_map(|m| m.values()).map(|e| e.pending.len()).sum()
+        self.rids.len()
     }
 }

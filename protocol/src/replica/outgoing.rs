@@ -18,8 +18,9 @@ impl Replica {
     }
 
     /// Sends the first pending change of an object if it is not in flight and its base is known.
+    /// A change of an object this replica does not follow waits until it does (§6.1).
     pub(super) fn send_head(&mut self, now: u64, collection: &str, key: &str) {
-        if !self.can_send() {
+        if !self.can_send() || !self.is_followed(collection, key) {
             return;
         }
         let cfg = &self.config;
@@ -37,6 +38,7 @@ impl Replica {
         });
         let request = request_of(collection, id, base, head);
         send(&mut self.out, cfg.topics.request(&cfg.client, collection), Message::Request(request));
+        self.active.insert((collection.to_string(), key.to_string()));
     }
 
     /// After a resync: publishes again every request in flight, then the first waiting ones.
@@ -74,6 +76,7 @@ impl Replica {
         entry.failure = Some((now + cfg.failure_retry, cfg.failure_retry));
         let failure = Failure { collection: collection.to_string(), id: entry.id.clone(), version: entry.version };
         send(&mut self.out, cfg.topics.failure(&cfg.client, collection), Message::Failure(failure));
+        self.active.insert((collection.to_string(), key.to_string()));
     }
 
     pub(super) fn start_collection_load(&mut self, now: u64, collection: &str) {
