@@ -1,13 +1,20 @@
 // An in-memory stand-in for the wasm `Store` (the interface of js/index.d.ts), with no network:
 // requests are shown at once as pending and settled by the test (`confirm`, `reject`), and
-// `put`/`setStatus` play the part of other clients and of the connection.
+// `put`/`setStatus` play the part of other clients and of the connection. Where the JS layer
+// relies on the store it behaves as the real one does (wasm-client/src/store.rs):
+// - `watch` and `watchObject` are idempotent: asking twice subscribes once (`watched`,
+//   `watchedObjects` are the subscriptions; `watchCalls` counts the calls);
+// - listeners are called synchronously, inside the call that changed the view;
+// - `onStatus` listeners get `listener(status)` whenever the status or `pendingCount` changed
+//   since they were last told, and only then.
 const key = (id) => JSON.stringify(id);
 
 export class FakeStore {
-  constructor({ clientId = 'alice', status = 'online' } = {}) {
+  constructor({ clientId = 'alice', status = 'online', collections = [] } = {}) {
     this.clientId = clientId;
     this.watched = [];
     this.watchedObjects = [];
+    this.watchCalls = 0;
     this.closed = false;
     this._status = status;
     this._collections = new Map(); // collection → Map(key → { doc, meta })
@@ -16,6 +23,8 @@ export class FakeStore {
     this._collectionListeners = new Map();
     this._documentListeners = new Map();
     this._statusListeners = new Set();
+    this._told = { status, pendingCount: 0 };
+    for (const c of collections) this.watch(c);
   }
 
   get status() {
@@ -27,11 +36,13 @@ export class FakeStore {
   }
 
   watch(collection) {
-    this.watched.push(collection);
+    this.watchCalls += 1;
+    if (!this.watched.includes(collection)) this.watched.push(collection);
   }
 
   watchObject(collection, id) {
-    this.watchedObjects.push([collection, id]);
+    this.watchCalls += 1;
+    if (!this.watchedObjects.some(([c, i]) => c === collection && key(i) === key(id))) this.watchedObjects.push([collection, id]);
   }
 
   request(collection, op) {
@@ -41,6 +52,7 @@ export class FakeStore {
       this._requests.set(rid, { collection, op, before, resolve, reject });
       const meta = { version: before?.meta.version ?? 0, pending: (before?.meta.pending ?? 0) + 1, deleted: false };
       this._set(collection, op.id, apply(before?.doc, op), meta);
+      this._tellStatus();
     });
   }
 
@@ -59,6 +71,7 @@ export class FakeStore {
       pending: now.meta.pending - 1,
       deleted: op.op === 'delete',
     });
+    this._tellStatus();
     resolve({ type: 'event', collection, id: op.id, prev, version: prev + 1, client: this.clientId, rid, op: op.op });
   }
 
@@ -72,6 +85,7 @@ export class FakeStore {
       deleted: false,
       lastError: { code: error.code, message: error.message },
     });
+    this._tellStatus();
     reject(error);
   }
 
@@ -83,7 +97,7 @@ export class FakeStore {
 
   setStatus(status) {
     this._status = status;
-    for (const listener of [...this._statusListeners]) listener(status);
+    this._tellStatus();
   }
 
   get(collection, id) {
@@ -121,6 +135,15 @@ export class FakeStore {
 
   close() {
     this.closed = true;
+  }
+
+  // Like the wasm store after every change: tell the status listeners if the status or the number
+  // of pending changes differs from what they were last told.
+  _tellStatus() {
+    const now = { status: this._status, pendingCount: this._requests.size };
+    if (now.status === this._told.status && now.pendingCount === this._told.pendingCount) return;
+    this._told = now;
+    for (const listener of [...this._statusListeners]) listener(now.status);
   }
 
   _entry(collection, id) {

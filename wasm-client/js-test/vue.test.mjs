@@ -32,18 +32,20 @@ test('useCollection updates its ref when the store changes a collection, and sto
   assert.equal(docs.value.length, 3, 'no more updates');
 });
 
-test('the composables ask the store to watch a collection or an object once', () => {
-  const store = new FakeStore();
-  for (let mount = 0; mount < 3; mount++) {
-    const scope = effectScope();
-    scope.run(() => {
-      useCollection('tasks', store);
-      useDocument('tasks', { $oid: '65a1f0c2e4b0a1b2c3d4e5f6' }, store);
-    });
-    scope.stop();
+test('the composables watch their collection or object on every mount; the store subscribes once', () => {
+  const stores = [new FakeStore(), new FakeStore()];
+  for (const store of stores) {
+    for (let mount = 0; mount < 3; mount++) {
+      const scope = effectScope();
+      scope.run(() => {
+        useCollection('tasks', store);
+        useDocument('tasks', { $oid: '65a1f0c2e4b0a1b2c3d4e5f6' }, store);
+      });
+      scope.stop();
+    }
+    assert.deepEqual(store.watched, ['tasks']);
+    assert.deepEqual(store.watchedObjects, [['tasks', { $oid: '65a1f0c2e4b0a1b2c3d4e5f6' }]]);
   }
-  assert.deepEqual(store.watched, ['tasks']);
-  assert.deepEqual(store.watchedObjects, [['tasks', { $oid: '65a1f0c2e4b0a1b2c3d4e5f6' }]]);
 });
 
 test('useCollection re-reads a burst of changes once', async () => {
@@ -126,20 +128,22 @@ test('useDocument follows a changing id and is empty while the id is null', asyn
   scope.stop();
 });
 
-test('useStatus follows status and the number of pending changes', async () => {
+test('useStatus follows the status and the number of pending changes through onStatus alone', async () => {
   const store = new FakeStore({ status: 'connecting' });
   const scope = effectScope();
-  const { status, pendingCount, docs } = scope.run(() => ({ ...useStatus(store), docs: useCollection('tasks', store) }));
+  const { status, pendingCount } = scope.run(() => useStatus(store));
   assert.equal(status.value, 'connecting');
+  assert.equal(store.listenerCount(), 1, 'one status listener, no collection listener');
 
   store.setStatus('online');
   await settle();
   assert.equal(status.value, 'online');
 
-  const outcome = store.request('tasks', { op: 'insert', id: 't1', doc: { title: 'x' } });
+  // Requests to a collection no composable follows: only onStatus reports them.
+  const first = store.request('notes', { op: 'insert', id: 'n1', doc: { text: 'x' } });
+  store.request('notes', { op: 'insert', id: 'n2', doc: { text: 'y' } });
   await settle();
-  assert.equal(docs.value.length, 1);
-  assert.equal(pendingCount.value, 1, 'seen through the change of a followed collection');
+  assert.equal(pendingCount.value, 2);
 
   store.setStatus('offline');
   store.setStatus('resyncing');
@@ -147,11 +151,26 @@ test('useStatus follows status and the number of pending changes', async () => {
   assert.equal(status.value, 'resyncing');
 
   store.confirm(store.pendingRids()[0]);
-  await outcome;
+  await first;
   await settle();
-  assert.equal(pendingCount.value, 0);
+  assert.equal(pendingCount.value, 1);
   scope.stop();
   assert.equal(store.listenerCount(), 0);
+});
+
+test('useStatus re-reads a burst of status reports once', async () => {
+  const store = new FakeStore();
+  let reads = 0;
+  const getter = Object.getOwnPropertyDescriptor(FakeStore.prototype, 'pendingCount').get;
+  Object.defineProperty(store, 'pendingCount', { get: () => (reads++, getter.call(store)) });
+  const scope = effectScope();
+  const { pendingCount } = scope.run(() => useStatus(store));
+  reads = 0;
+  for (let n = 0; n < 20; n++) store.request('tasks', { op: 'insert', id: `t${n}`, doc: {} });
+  await settle();
+  assert.equal(pendingCount.value, 20);
+  assert.equal(reads, 1, 'one re-read for the burst of 20 reports');
+  scope.stop();
 });
 
 test('createVmm provides the store to useVmm and to the composables of the app', async () => {

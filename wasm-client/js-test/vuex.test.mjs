@@ -57,3 +57,28 @@ test('the Vuex action calls request and returns its promise', async () => {
   await settle();
   assert.equal(vuex.state.db.collections.tasks[0].title, 'x', 'rolled back');
 });
+
+test('the Vuex plugin follows pending changes of collections it does not mirror, through onStatus', async () => {
+  const store = new FakeStore();
+  const commits = [];
+  const vuex = createStore({ plugins: [createVmmVuexPlugin(store)] });
+  vuex.subscribe((mutation) => commits.push(mutation.type));
+
+  const done = store.request('notes', { op: 'insert', id: 'n1', doc: { text: 'x' } });
+  store.request('notes', { op: 'insert', id: 'n2', doc: { text: 'y' } });
+  await settle();
+  assert.equal(vuex.state.vmm.pendingCount, 2);
+  assert.deepEqual(commits, ['vmm/setStatus'], 'one commit for the burst, none per collection change');
+
+  store.confirm(store.pendingRids()[0]);
+  await done;
+  await settle();
+  assert.equal(vuex.state.vmm.pendingCount, 1);
+  assert.equal(store.listenerCount(), 1, 'only the status listener');
+});
+
+test('the Vuex plugin watches a collection the store already watches without a second subscription', () => {
+  const store = new FakeStore({ collections: ['tasks'] });
+  createStore({ plugins: [createVmmVuexPlugin(store, { collections: ['tasks'] })] });
+  assert.deepEqual(store.watched, ['tasks']);
+});

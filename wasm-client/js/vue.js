@@ -15,7 +15,6 @@ import {
   watch,
 } from 'vue';
 import { batched } from './schedule.js';
-import { markWatched, watchObjectOnce, watchOnce } from './watched.js';
 
 /** The injection key under which `createVmm` provides a `ShallowRef<Store | null>`. */
 export const VmmKey = Symbol('vmm');
@@ -39,10 +38,7 @@ export function createVmm(options) {
       const attempt = (owned ? import('./index.js').then((m) => m.connect(options)) : Promise.resolve(options)).then(
         (store) => {
           // Not if the app unmounted meanwhile (the store is being closed).
-          if (ready === attempt) {
-            if (owned) markWatched(store, options.collections);
-            holder.value = store;
-          }
+          if (ready === attempt) holder.value = store;
           return store;
         },
       );
@@ -105,10 +101,9 @@ export function useCollection(name, store) {
     sourceOf(store, 'useCollection'),
     [() => toValue(name)],
     (s, collection) => {
-      watchOnce(s, collection);
+      s.watch(collection);
       const read = () => {
         docs.value = s.list(collection);
-        pulse(s);
       };
       read();
       const later = batched(read);
@@ -150,11 +145,10 @@ export function useDocument(collection, id, store) {
         return () => {};
       }
       const i = JSON.parse(key);
-      watchObjectOnce(s, c, i);
+      s.watchObject(c, i);
       const read = () => {
         doc.value = s.get(c, i);
         meta.value = s.meta(c, i);
-        pulse(s);
       };
       read();
       const later = batched(read);
@@ -170,9 +164,8 @@ export function useDocument(collection, id, store) {
 }
 
 /**
- * The connection status and the number of pending changes. `status` follows `onStatus`;
- * `pendingCount` is re-read then and whenever a collection or document followed by these
- * composables changes. `connecting` and 0 until connected.
+ * The connection status and the number of pending changes, both re-read whenever `onStatus`
+ * reports a change of either. `connecting` and 0 until connected.
  * @param {StoreSource} [store]
  */
 export function useStatus(store) {
@@ -188,12 +181,10 @@ export function useStatus(store) {
       };
       read();
       const later = batched(read);
-      const offStatus = s.onStatus(later);
-      const offChanges = onPulse(s, read);
+      const off = s.onStatus(later);
       return () => {
         later.cancel();
-        offStatus();
-        offChanges();
+        off();
       };
     },
     () => {
@@ -260,20 +251,4 @@ function follow(source, keys, subscribe, reset) {
     { immediate: true, flush: 'sync' },
   );
   if (getCurrentScope()) onScopeDispose(stop);
-}
-
-// "Something of this store changed": the store has no global change listener, so `useStatus`
-// refreshes `pendingCount` whenever a composable saw a change.
-const pulses = new WeakMap();
-
-function pulse(store) {
-  const listeners = pulses.get(store);
-  if (listeners) for (const listener of [...listeners]) listener();
-}
-
-function onPulse(store, listener) {
-  let listeners = pulses.get(store);
-  if (!listeners) pulses.set(store, (listeners = new Set()));
-  listeners.add(listener);
-  return () => listeners.delete(listener);
 }

@@ -1,7 +1,6 @@
 // Vuex 4 integration: a plugin that mirrors the store's status and some collections into a
 // namespaced module, and turns requests into an action. It needs nothing from vuex itself.
 import { batched } from './schedule.js';
-import { watchOnce } from './watched.js';
 
 /**
  * `createStore({ plugins: [createVmmVuexPlugin(store, { collections: ['tasks'] })] })` registers
@@ -26,19 +25,9 @@ export function createVmmVuexPlugin(store, { namespace = 'vmm', collections = []
 
     const mirror = (name) => {
       if (mirrored.has(name)) return;
-      watchOnce(store, name);
+      store.watch(name);
       commitCollection(name);
-      mirrored.set(
-        name,
-        store.onCollection(
-          name,
-          batched(() => {
-            commitCollection(name);
-            // A change of a view is also how pending changes come and go.
-            commitStatus();
-          }),
-        ),
-      );
+      mirrored.set(name, store.onCollection(name, batched(() => commitCollection(name))));
     };
 
     vuex.registerModule(namespace, {
@@ -63,6 +52,7 @@ export function createVmmVuexPlugin(store, { namespace = 'vmm', collections = []
       },
     });
 
+    // `onStatus` reports changes of the status and of the number of pending changes alike.
     store.onStatus(batched(commitStatus));
     for (const name of collections) mirror(name);
   };

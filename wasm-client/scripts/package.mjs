@@ -6,7 +6,7 @@
 //     vmm_client.js         wasm-bindgen's bindings (default export: init), .d.ts, _bg.wasm
 //     snippets/<crate>-<hash>/js/errors.js   js/errors.js as wasm-bindgen copied it for Rust
 //     js/index.js           the entry: connect(), init(), the errors; imports ../vmm_client.js
-//     js/vue.js, js/vuex.js (+ their helpers schedule.js, watched.js), js/*.d.ts
+//     js/vue.js, js/vuex.js (+ their helper schedule.js), js/*.d.ts
 //     js/errors.js          a re-export of the snippet (see below)
 //
 // Usage: node scripts/package.mjs [pkg-dir]   (default: the pkg/ next to this script's folder)
