@@ -21,10 +21,8 @@
 //! | `mqtt` | the rumqttc connection and publishes whose PUBACK can be awaited |
 //! | [`clock`] | the one clock, injected |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
-//! | [`client`] | a native Rust client: the replica of `vmm-protocol` over rumqttc |
 #![warn(missing_docs)]
 
-pub mod client;
 pub mod clock;
 pub mod config;
 mod error;

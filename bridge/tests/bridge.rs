@@ -103,3 +103,32 @@ async fn raw_request(world: &World, client: &str, request: &vmm_protocol::messag
     let payload = serde_json::to_vec(&request.to_value()).unwrap();
     common::raw_exchange(world, client, &request.collection, vec![payload], 1).await.remove(0).1
 }
+
+/// §6.1: a requester holds the object's event subscription before it sends the request, so the
+/// outcome of a change to a collection it does not watch arrives in one round trip, not after
+/// the 10 s resend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outcome_of_a_request_to_an_unwatched_collection_arrives_within_a_second() {
+    let world = World::new("unwatched").await;
+    let bridge = world.start_bridge("b1").await;
+    let alice = world.watching_client("alice", "tasks").await;
+    let started = std::time::Instant::now();
+    let request = alice.request("notes", json!({"op": "insert", "id": "n1", "doc": {"text": "hi"}}));
+    let event = tokio::time::timeout(std::time::Duration::from_secs(1), request)
+        .await
+        .expect("the outcome arrived within a second")
+        .expect("confirmed");
+    assert_eq!((event.collection.as_str(), event.version), ("notes", 1));
+    let elapsed = started.elapsed();
+    assert_eq!(world.stored("notes").await.len(), 1, "applied once");
+    // The object stays followed: a change from elsewhere reaches alice.
+    let bob = world.client("bob").await;
+    bob.watch("notes").await.unwrap();
+    assert!(bob.wait_for(WAIT, |r| r.get("notes", &Id::string("n1").unwrap()).is_some()).await);
+    bob.request("notes", json!({"op": "update", "id": "n1", "update": {"$set": {"text": "ho"}}})).await.unwrap();
+    let n1 = Id::string("n1").unwrap();
+    assert!(alice.wait_for(WAIT, |r| r.get("notes", &n1).is_some_and(|d| d["text"] == "ho")).await);
+    eprintln!("outcome of a request to an unwatched collection after {elapsed:?}");
+    bridge.stop().await;
+    world.drop_database().await;
+}

@@ -72,13 +72,13 @@ async fn the_bridge_rides_out_a_broker_outage_and_health_says_so() {
     assert!(health_becomes(addr, 200).await.contains("\"mqtt\":true"));
 
     let client_for = |id: &str| {
-        let mut o = vmm_bridge::client::ClientOptions::new(&url, &format!("{}-{id}", world.prefix));
+        let mut o = vmm_engine::native::ClientOptions::new(&url, &format!("{}-{id}", world.prefix));
         o.prefix = world.prefix.clone();
         o.load_retry = Duration::from_millis(500);
         o.resend_after = Duration::from_secs(1);
         o
     };
-    let alice = vmm_bridge::client::Client::connect(client_for("alice")).await.unwrap();
+    let alice = vmm_engine::native::Client::connect(client_for("alice")).unwrap();
     alice.watch("tasks").await.unwrap();
     assert!(alice.wait_for(WAIT, |r| r.status() == vmm_protocol::replica::Status::Online).await);
     alice.request("tasks", json!({"op": "insert", "id": "before", "doc": {"n": 1}})).await.unwrap();

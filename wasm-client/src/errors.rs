@@ -1,7 +1,9 @@
-//! Reject codes as JS errors: the classes live in `js/errors.js` (so that `instanceof` works in
-//! the application), and Rust asks `errorFor` to build the right one.
+//! Errors as JS errors: the classes live in `js/errors.js` (so that `instanceof` works in the
+//! application), and Rust asks `errorFor` to build the right one. Every fallible method of the
+//! `Store` returns [`Error`], so a protocol [`Violation`] converts with `?` and keeps its code
+//! and the `path` of the offending field.
 
-use vmm_protocol::Code;
+use vmm_protocol::{Code, Violation};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/errors.js")]
@@ -10,18 +12,56 @@ extern "C" {
     fn error_for(code: &str, message: &str, details: JsValue) -> JsValue;
 }
 
-/// The JS error for a rollback or a refusal: `ConflictError`, `ValidationError`, …
-pub(crate) fn js_error(code: Code, message: &str, current: Option<u64>, rid: Option<&str>) -> JsValue {
-    let details = js_sys::Object::new();
-    let set = |k: &str, v: JsValue| {
-        let _ = js_sys::Reflect::set(&details, &JsValue::from_str(k), &v);
-    };
-    set("code", JsValue::from_str(code.as_str()));
-    if let Some(c) = current {
-        set("current", JsValue::from_f64(c as f64));
+/// A refusal or a rollback, on its way to JS as a `ConflictError`, `ValidationError`, … (with
+/// `code`, and `path`, `current` and `rid` when known).
+#[derive(Debug)]
+pub struct Error {
+    code: Code,
+    message: String,
+    path: Option<String>,
+    current: Option<u64>,
+    rid: Option<String>,
+}
+
+impl Error {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Error {
+        Error { code, message: message.into(), path: None, current: None, rid: None }
     }
-    if let Some(r) = rid {
-        set("rid", JsValue::from_str(r));
+
+    /// The rollback of a request: its code, the stored version when the bridge said, its id.
+    pub(crate) fn rollback(code: Code, message: String, current: Option<u64>, rid: String) -> Error {
+        Error { code, message, path: None, current, rid: Some(rid) }
     }
-    error_for(code.as_str(), message, details.into())
+}
+
+impl From<Violation> for Error {
+    fn from(v: Violation) -> Error {
+        Error {
+            code: v.code(),
+            message: v.message().to_string(),
+            path: v.path().map(str::to_string),
+            current: None,
+            rid: None,
+        }
+    }
+}
+
+impl From<Error> for JsValue {
+    fn from(e: Error) -> JsValue {
+        let details = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&details, &JsValue::from_str(k), &v);
+        };
+        set("code", JsValue::from_str(e.code.as_str()));
+        if let Some(c) = e.current {
+            set("current", JsValue::from_f64(c as f64));
+        }
+        if let Some(r) = e.rid {
+            set("rid", JsValue::from_str(&r));
+        }
+        if let Some(p) = e.path {
+            set("path", JsValue::from_str(&p));
+        }
+        error_for(e.code.as_str(), &e.message, details.into())
+    }
 }

@@ -1,28 +1,35 @@
 //! # vmm-client
 //!
-//! The browser side of vmm: a wasm-pack package that speaks MQTT 3.1.1 over a WebSocket and
-//! exposes the optimistic store of [`vmm_protocol::replica`] to JavaScript and Vue.
+//! The browser side of vmm: a wasm-pack package that runs the client engine of `vmm-engine`
+//! (the protocol's replica and our MQTT 3.1.1 session) over a WebSocket, and exposes it to
+//! JavaScript and Vue. The native client runs the same engine over TCP.
 //!
 //! ## Layout
 //!
 //! | module | job |
 //! |---|---|
-//! | [`mqtt`] | our sans-IO MQTT 3.1.1 codec and client session (no IO, host-tested) |
-//! | `store` | the `Store` class JS sees: replica + session, promises, listeners (wasm only) |
-//! | `transport` | the WebSocket and its reconnection (wasm only) |
-//! | `errors` | reject codes as JS `Error` subclasses from `js/errors.js` (wasm only) |
+//! | `store` | the `Store` class JS sees (wasm only) |
+//! | `shell` | the engine's shell: socket, timers, promises, batched listener calls (wasm only) |
+//! | `socket` | the WebSocket: bytes in and out, nothing else (wasm only) |
+//! | `convert` | values between JS and Rust, through JSON (wasm only) |
+//! | `errors` | refusals and rollbacks as JS `Error` subclasses from `js/errors.js` (wasm only) |
 //! | `js/` | the JS entry, the Vue 3 plugin and composables, the Vuex 4 plugin |
 #![warn(missing_docs)]
 
-pub mod mqtt;
-
+#[cfg(target_arch = "wasm32")]
+mod convert;
 #[cfg(target_arch = "wasm32")]
 mod errors;
 #[cfg(target_arch = "wasm32")]
-mod store;
+mod shell;
 #[cfg(target_arch = "wasm32")]
-mod transport;
+mod socket;
+#[cfg(target_arch = "wasm32")]
+mod store;
 
 #[cfg(target_arch = "wasm32")]
+pub use errors::Error;
+#[cfg(target_arch = "wasm32")]
 pub use store::{connect_store, Store};
+pub use vmm_engine;
 pub use vmm_protocol;

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use vmm_bridge::client::{Client, ClientOptions};
 use vmm_bridge::Config;
+use vmm_engine::native::{Client, ClientOptions};
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -106,7 +106,7 @@ impl World {
         let mut options = ClientOptions::new(&mqtt_url(), &format!("{}-probe{n}", self.prefix));
         options.prefix = self.prefix.clone();
         options.load_retry = Duration::from_millis(200);
-        let probe = Client::connect(options).await.expect("client");
+        let probe = Client::connect(options).expect("client");
         probe.watch("tasks").await.expect("watch");
         let online = probe.wait_for(WAIT, |r| r.status() == vmm_protocol::replica::Status::Online).await;
         assert!(online, "no bridge answered within {WAIT:?}");
@@ -129,7 +129,7 @@ impl World {
         options.prefix = self.prefix.clone();
         // Tests kill bridges: resend sooner than the protocol's 10 s to keep them short.
         options.resend_after = Duration::from_secs(2);
-        Client::connect(options).await.expect("client")
+        Client::connect(options).expect("client")
     }
 
     /// A client that follows `collection` and has loaded it.

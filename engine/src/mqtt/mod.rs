@@ -14,7 +14,7 @@
 //! The shell (the WebSocket transport) drives a [`Session`] like this:
 //!
 //! ```
-//! use vmm_client::mqtt::{QoS, Session, SessionEvent, SessionOptions};
+//! use vmm_engine::mqtt::{QoS, Session, SessionEvent, SessionOptions};
 //!
 //! let mut session = Session::new(SessionOptions::new("client-1")).unwrap();
 //! let connect = session.connect(0); // send these bytes once the WebSocket is open

@@ -1,4 +1,4 @@
-//! The WebSocket (subprotocol `mqtt`, binary frames) and its callbacks. The store decides what to
+//! The WebSocket (subprotocol `mqtt`, binary frames) and its callbacks. The shell decides what to
 //! send and when to reconnect; this file only moves bytes.
 
 use wasm_bindgen::prelude::*;

@@ -1,0 +1,60 @@
+//! How an engine connects and behaves.
+
+use vmm_protocol::replica::Config;
+use vmm_protocol::topic::Topics;
+use vmm_protocol::{Result, Violation};
+
+/// How an engine connects and behaves. Times are milliseconds of the shell's monotonic clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The MQTT client id, which is also the client's identity in topics.
+    pub client_id: String,
+    /// A prefix that makes this session's request and load ids unique forever: random, chosen
+    /// by the shell (at most 40 characters of `[A-Za-z0-9._:~-]`).
+    pub id_prefix: String,
+    /// The topic prefix (default `vmm`).
+    pub prefix: String,
+    /// The MQTT user name, if the broker wants one.
+    pub username: Option<String>,
+    /// The MQTT password; MQTT 3.1.1 allows it only with a user name.
+    pub password: Option<Vec<u8>>,
+    /// MQTT keep-alive in seconds (default 30).
+    pub keep_alive_secs: u16,
+    /// Roll a request back with `timeout` after this long in flight while online (default 60 s);
+    /// `None` waits forever.
+    pub request_timeout: Option<u64>,
+    /// Publish a request again after this long without an outcome, doubling (default 10 s).
+    pub resend_after: u64,
+    /// Ask for a snapshot page again after this long (default 10 s).
+    pub load_retry: u64,
+}
+
+impl Options {
+    /// The protocol's defaults for a client id and an id prefix.
+    pub fn new(client_id: &str, id_prefix: &str) -> Options {
+        Options {
+            client_id: client_id.to_string(),
+            id_prefix: id_prefix.to_string(),
+            prefix: Topics::DEFAULT_PREFIX.to_string(),
+            username: None,
+            password: None,
+            keep_alive_secs: 30,
+            request_timeout: Some(60_000),
+            resend_after: 10_000,
+            load_retry: 10_000,
+        }
+    }
+
+    pub(super) fn replica_config(&self) -> Result<Config> {
+        let mut config = Config::new(&self.client_id, &self.id_prefix)?;
+        config.topics = Topics::new(&self.prefix)?;
+        config.request_timeout = self.request_timeout;
+        config.resend_after = self.resend_after;
+        config.load_retry = self.load_retry;
+        if self.resend_after == 0 || self.load_retry == 0 {
+            return Err(Violation::malformed("resend and load retry intervals must be positive"));
+        }
+        Ok(config)
+    }
+}

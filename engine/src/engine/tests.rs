@@ -1,0 +1,209 @@
+//! The engine against a scripted broker: bytes in and out, built and read with our codec.
+
+use super::*;
+use crate::mqtt::codec::{self, ConnAck, ConnectReturnCode, Packet, Publish, SubAck};
+use serde_json::json;
+
+/// A broker's side of one connection, as far as a test needs it.
+struct Broker {
+    engine: Engine,
+    now: u64,
+}
+
+impl Broker {
+    fn new() -> Broker {
+        Broker { engine: Engine::new(Options::new("alice", "s1")).unwrap(), now: 0 }
+    }
+
+    /// Every packet the engine sent since the last call; QoS 1 publishes are acknowledged.
+    fn sent(&mut self) -> Vec<Packet> {
+        let sent: Vec<Packet> = std::iter::from_fn(|| self.engine.poll_transmit())
+            .map(|bytes| codec::decode(&bytes).unwrap().unwrap().0)
+            .collect();
+        for packet in &sent {
+            if let Packet::Publish(Publish { pkid: Some(id), .. }) = packet {
+                self.give(Packet::PubAck(*id));
+            }
+        }
+        sent
+    }
+
+    fn outputs(&mut self) -> Vec<Output> {
+        std::iter::from_fn(|| self.engine.poll_output()).collect()
+    }
+
+    fn give(&mut self, packet: Packet) {
+        self.now += 1;
+        self.engine.handle_bytes(self.now, &codec::encode(&packet).unwrap());
+    }
+
+    fn grant(&mut self, subscribe: &Packet) {
+        let Packet::Subscribe(s) = subscribe else { panic!("not a SUBSCRIBE: {subscribe:?}") };
+        let return_codes = vec![SubscribeReturnCode::Success(QoS::AtLeastOnce); s.filters.len()];
+        self.give(Packet::SubAck(SubAck { pkid: s.pkid, return_codes }));
+    }
+
+    fn deliver(&mut self, topic: &str, message: serde_json::Value) {
+        let payload = message.to_string().into_bytes();
+        let publish =
+            Publish { dup: false, qos: QoS::AtMostOnce, retain: false, topic: topic.into(), pkid: None, payload };
+        self.give(Packet::Publish(publish));
+    }
+
+    /// Opens the connection and accepts it; returns the SUBSCRIBE the engine sent.
+    fn accept(&mut self) -> Packet {
+        self.engine.transport_open(self.now);
+        assert!(matches!(self.sent()[..], [Packet::Connect(_)]));
+        self.give(Packet::ConnAck(ConnAck { session_present: false, code: ConnectReturnCode::Accepted }));
+        let mut sent = self.sent();
+        assert_eq!(sent.len(), 1, "one SUBSCRIBE after the CONNACK: {sent:?}");
+        sent.remove(0)
+    }
+
+    /// Online with nothing watched.
+    fn online() -> Broker {
+        let mut b = Broker::new();
+        let subscribe = b.accept();
+        b.grant(&subscribe);
+        assert_eq!(b.engine.status(), Status::Online);
+        b
+    }
+}
+
+fn filters(packet: &Packet) -> Vec<String> {
+    let Packet::Subscribe(s) = packet else { panic!("not a SUBSCRIBE: {packet:?}") };
+    s.filters.iter().map(|(f, _)| f.clone()).collect()
+}
+
+fn published(packets: &[Packet]) -> Vec<(String, serde_json::Value)> {
+    packets
+        .iter()
+        .filter_map(|p| match p {
+            Packet::Publish(p) => Some((p.topic.clone(), serde_json::from_slice(&p.payload).unwrap())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn connecting_subscribes_to_the_reply_topic_and_the_watched_collections_then_loads() {
+    let mut b = Broker::new();
+    b.engine.watch(0, "tasks").unwrap();
+    let subscribe = b.accept();
+    assert_eq!(filters(&subscribe), vec!["vmm/v1/reply/alice", "vmm/v1/evt/tasks/+"]);
+    assert_eq!(b.engine.status(), Status::Connecting, "not online before the SUBACK");
+    b.grant(&subscribe);
+    let sent = published(&b.sent());
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "vmm/v1/load/alice/tasks");
+    assert_eq!(b.engine.status(), Status::Resyncing);
+    let lid = sent[0].1["lid"].clone();
+    b.deliver(
+        "vmm/v1/reply/alice",
+        json!({"type": "snapshot", "lid": lid, "collection": "tasks", "objects": [], "next": null}),
+    );
+    assert_eq!(b.engine.status(), Status::Online);
+    let outputs = b.outputs();
+    assert!(outputs.contains(&Output::Loaded { collection: "tasks".into() }));
+    assert_eq!(outputs.last(), Some(&Output::Status { status: Status::Online, pending: 0 }));
+}
+
+#[test]
+fn a_request_to_an_unwatched_collection_subscribes_to_its_object_first_and_is_confirmed_by_its_event() {
+    let mut b = Broker::online();
+    let now = b.now;
+    let rid = b.engine.request(now, "notes", json!({"op": "insert", "id": "n1", "doc": {"x": 1}})).unwrap();
+    let sent = b.sent();
+    assert_eq!(sent.len(), 1, "only the SUBSCRIBE goes out before the SUBACK: {sent:?}");
+    assert_eq!(filters(&sent[0]), vec!["vmm/v1/evt/notes/s:n1"]);
+    b.grant(&sent[0]);
+    let topics: Vec<String> = published(&b.sent()).into_iter().map(|(t, _)| t).collect();
+    assert!(topics.contains(&"vmm/v1/req/alice/notes".to_string()), "the request, once subscribed: {topics:?}");
+    let event = json!({"type": "event", "collection": "notes", "id": "n1", "prev": 0, "version": 1,
+        "client": "alice", "rid": rid, "op": "insert", "doc": {"_id": "n1", "x": 1}});
+    b.deliver("vmm/v1/evt/notes/s:n1", event);
+    let outcome = b.outputs().into_iter().find_map(|o| match o {
+        Output::Outcome { rid: r, result } if r == rid => Some(result),
+        _ => None,
+    });
+    assert_eq!(outcome.expect("an outcome").expect("confirmed").version, 1);
+    assert_eq!(b.engine.pending_count(), 0);
+}
+
+#[test]
+fn a_watch_made_between_connack_and_suback_gets_its_own_subscription() {
+    let mut b = Broker::new();
+    let first = b.accept();
+    let now = b.now;
+    b.engine.watch(now, "tasks").unwrap();
+    let sent = b.sent();
+    assert_eq!(filters(&sent[0]), vec!["vmm/v1/evt/tasks/+"]);
+    b.grant(&first);
+    b.grant(&sent[0]);
+    assert!(b.engine.replica().subscriptions().contains(&"vmm/v1/evt/tasks/+".to_string()));
+    assert!(b.outputs().contains(&Output::Watching { collection: "tasks".into() }));
+    assert!(published(&b.sent()).iter().any(|(t, _)| t == "vmm/v1/load/alice/tasks"), "and it loads");
+}
+
+#[test]
+fn watching_twice_subscribes_once() {
+    let mut b = Broker::online();
+    let now = b.now;
+    b.engine.watch(now, "tasks").unwrap();
+    b.engine.watch(now, "tasks").unwrap();
+    assert_eq!(b.sent().len(), 1);
+}
+
+#[test]
+fn a_refused_connection_is_lost_with_its_reason_and_changes_stay_pending() {
+    let mut b = Broker::new();
+    b.engine.request(0, "tasks", json!({"op": "insert", "id": "t1", "doc": {}})).unwrap();
+    b.engine.transport_open(0);
+    let _ = b.sent();
+    b.give(Packet::ConnAck(ConnAck { session_present: false, code: ConnectReturnCode::NotAuthorized }));
+    let outputs = b.outputs();
+    assert!(outputs.iter().any(|o| matches!(o, Output::Lost { reason } if reason.contains("refused"))), "{outputs:?}");
+    assert_eq!(b.engine.pending_count(), 1);
+    assert_eq!(b.engine.status(), Status::Connecting);
+}
+
+#[test]
+fn a_reconnect_resubscribes_and_resends_the_change_in_flight() {
+    let mut b = Broker::online();
+    let now = b.now;
+    b.engine.watch(now, "tasks").unwrap();
+    let sub = b.sent().remove(0);
+    b.grant(&sub);
+    let load = published(&b.sent()).remove(0).1;
+    b.deliver(
+        "vmm/v1/reply/alice",
+        json!({"type": "snapshot", "lid": load["lid"], "collection": "tasks", "objects": [], "next": null}),
+    );
+    let now = b.now;
+    b.engine.request(now, "tasks", json!({"op": "insert", "id": "t1", "doc": {}})).unwrap();
+    assert_eq!(published(&b.sent()).len(), 1);
+    b.engine.transport_closed(now);
+    assert_eq!(b.engine.status(), Status::Offline);
+    let subscribe = b.accept();
+    assert_eq!(filters(&subscribe), vec!["vmm/v1/reply/alice", "vmm/v1/evt/tasks/+"]);
+    b.grant(&subscribe);
+    let load = published(&b.sent()).remove(0).1;
+    b.deliver(
+        "vmm/v1/reply/alice",
+        json!({"type": "snapshot", "lid": load["lid"], "collection": "tasks", "objects": [], "next": null}),
+    );
+    let sent = published(&b.sent());
+    assert_eq!(
+        sent.iter().filter(|(t, _)| t == "vmm/v1/req/alice/tasks").count(),
+        1,
+        "resent after the resync: {sent:?}"
+    );
+}
+
+#[test]
+fn a_message_that_cannot_be_read_is_reported_and_changes_nothing() {
+    let mut b = Broker::online();
+    b.deliver("vmm/v1/reply/alice", json!({"type": "nonsense"}));
+    assert!(b.outputs().iter().any(|o| matches!(o, Output::Ignored { .. })));
+    assert_eq!(b.engine.status(), Status::Online);
+}

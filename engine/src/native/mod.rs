@@ -1,0 +1,329 @@
+//! The native client: the [`Engine`] over a tokio TCP connection (`mqtt://host:port`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use vmm_engine::native::{Client, ClientOptions};
+//! let client = Client::connect(ClientOptions::new("mqtt://127.0.0.1:1883", "alice"))?;
+//! client.watch("tasks").await?;
+//! let event = client
+//!     .request("tasks", serde_json::json!({"op": "insert", "id": "t1", "doc": {"title": "milk"}}))
+//!     .await?;
+//! assert_eq!(event.version, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! One task owns the connection: it reads bytes into the engine, writes what the engine sends,
+//! sleeps until the engine's next timer, and reconnects with back-off when the connection ends.
+//! The application's calls lock the engine, act, and wake that task. Time is a monotonic clock
+//! read by this shell only ([`std::time::Instant`]), passed to the engine in milliseconds.
+
+mod connection;
+
+use crate::{Engine, Options, Output, Rollback, Status};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, watch, Notify};
+use vmm_protocol::message::Event;
+use vmm_protocol::replica::Replica;
+use vmm_protocol::topic::Topics;
+use vmm_protocol::{Code, Document, Id, Value, Violation};
+
+/// How to connect.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// `mqtt://host:port` (port 1883 if left out).
+    pub mqtt_url: String,
+    /// The MQTT client id, which is also the client's identity in topics.
+    pub client_id: String,
+    /// The MQTT user name and password, if the broker wants them.
+    pub credentials: Option<(String, String)>,
+    /// The topic prefix.
+    pub prefix: String,
+    /// How long a request may stay in flight while online before it is rolled back (`timeout`).
+    pub request_timeout: Option<Duration>,
+    /// How long to wait for a snapshot page before asking again.
+    pub load_retry: Duration,
+    /// How long to wait for a request's outcome before publishing it again (doubling).
+    pub resend_after: Duration,
+    /// MQTT keep-alive.
+    pub keep_alive: Duration,
+}
+
+impl ClientOptions {
+    /// Options with the protocol's defaults.
+    pub fn new(mqtt_url: &str, client_id: &str) -> ClientOptions {
+        ClientOptions {
+            mqtt_url: mqtt_url.to_string(),
+            client_id: client_id.to_string(),
+            credentials: None,
+            prefix: Topics::DEFAULT_PREFIX.to_string(),
+            request_timeout: Some(Duration::from_secs(60)),
+            load_retry: Duration::from_secs(10),
+            resend_after: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(30),
+        }
+    }
+
+    fn engine_options(&self) -> Options {
+        let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        // Unique per process and start: request ids must never repeat for this client (§9).
+        let id_prefix = format!("{:x}{:x}", std::process::id(), start.as_nanos() % 0xffff_ffff_ffff);
+        let mut o = Options::new(&self.client_id, &id_prefix);
+        o.prefix = self.prefix.clone();
+        if let Some((user, password)) = &self.credentials {
+            o.username = Some(user.clone());
+            o.password = Some(password.clone().into_bytes());
+        }
+        o.keep_alive_secs = self.keep_alive.as_secs().min(u64::from(u16::MAX)) as u16;
+        o.request_timeout = self.request_timeout.map(|d| d.as_millis() as u64);
+        o.load_retry = self.load_retry.as_millis() as u64;
+        o.resend_after = self.resend_after.as_millis() as u64;
+        o
+    }
+}
+
+/// Why a request did not go through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct RequestError {
+    /// The reject code, or `aborted` / `timeout`, or the local refusal's code.
+    pub code: Code,
+    /// A human-readable explanation.
+    pub message: String,
+    /// The object's stored version, when the bridge said.
+    pub current: Option<u64>,
+}
+
+impl From<Violation> for RequestError {
+    fn from(v: Violation) -> Self {
+        RequestError { code: v.code(), message: v.message().to_string(), current: None }
+    }
+}
+
+impl From<Rollback> for RequestError {
+    fn from(r: Rollback) -> Self {
+        RequestError { code: r.code, message: r.message, current: r.current }
+    }
+}
+
+/// Why the client cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The options are unusable.
+    #[error("bad options: {0}")]
+    Options(String),
+    /// The client is closed.
+    #[error("the client is closed")]
+    Closed,
+}
+
+/// The engine and who waits on it.
+struct State {
+    engine: Engine,
+    waiting: HashMap<String, oneshot::Sender<Result<Event, RequestError>>>,
+    watchers: Vec<(String, oneshot::Sender<()>)>,
+    /// Why the connection ended, when the engine said so; the connection task takes it.
+    lost: Option<String>,
+    closed: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the connection task after a call queued something to send.
+    wake: Notify,
+    /// Counts changes, for [`Client::wait_for`].
+    changed: watch::Sender<u64>,
+    start: Instant,
+}
+
+impl Shared {
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Hands the engine's outputs to whoever waits for them.
+    fn settle(&self, state: &mut State) {
+        let mut any = false;
+        while let Some(output) = state.engine.poll_output() {
+            any = true;
+            match output {
+                Output::Outcome { rid, result } => {
+                    if let Some(tx) = state.waiting.remove(&rid) {
+                        let _ = tx.send(result.map_err(RequestError::from));
+                    }
+                }
+                Output::Watching { collection } => {
+                    let (done, rest) =
+                        std::mem::take(&mut state.watchers).into_iter().partition(|(c, _)| *c == collection);
+                    state.watchers = rest;
+                    for (_, tx) in done {
+                        let _ = tx.send(());
+                    }
+                }
+                Output::Ignored { topic, reason } => {
+                    tracing_free_log(&format!("ignored a message on {topic}: {reason}"))
+                }
+                Output::SubscriptionRefused { filter } => tracing_free_log(&format!("subscription refused: {filter}")),
+                Output::Lost { reason } => state.lost = Some(reason),
+                _ => {}
+            }
+        }
+        if any {
+            self.changed.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Runs `f` on the state and settles what it caused (for the connection task).
+    fn step<T>(&self, f: impl FnOnce(&mut State, u64) -> T) -> T {
+        let mut state = self.lock();
+        let result = f(&mut state, self.now());
+        self.settle(&mut state);
+        result
+    }
+
+    /// [`Shared::step`] for the application: then wakes the connection task to send what the
+    /// call queued.
+    fn act<T>(&self, f: impl FnOnce(&mut State, u64) -> T) -> T {
+        let result = self.step(f);
+        self.wake.notify_one();
+        result
+    }
+}
+
+/// The native client logs to stderr only when `VMM_CLIENT_LOG` is set: a library should not
+/// choose a logging framework for its application.
+fn tracing_free_log(message: &str) {
+    if std::env::var_os("VMM_CLIENT_LOG").is_some() {
+        eprintln!("vmm-engine: {message}");
+    }
+}
+
+/// A client with its replica, connected in the background (reconnecting with back-off).
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl Client {
+    /// Starts connecting in the background and returns at once. Needs a tokio runtime.
+    pub fn connect(options: ClientOptions) -> Result<Client, ClientError> {
+        let address = connection::address_of(&options.mqtt_url).map_err(ClientError::Options)?;
+        let engine = Engine::new(options.engine_options()).map_err(|e| ClientError::Options(e.to_string()))?;
+        let (changed, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                engine,
+                waiting: HashMap::new(),
+                watchers: Vec::new(),
+                lost: None,
+                closed: false,
+            }),
+            wake: Notify::new(),
+            changed,
+            start: Instant::now(),
+        });
+        tokio::spawn(connection::run(shared.clone(), address));
+        Ok(Client { shared })
+    }
+
+    /// Follows a collection: subscribes to its events, then loads it. Returns once subscribed;
+    /// see [`Client::wait_for`] to wait for the load.
+    pub async fn watch(&self, collection: &str) -> Result<(), ClientError> {
+        let waiting = self.shared.act(|state, now| {
+            if state.closed {
+                return Err(ClientError::Closed);
+            }
+            let filter = state.engine.replica().config().topics.collection_events(collection);
+            if state.engine.replica().subscriptions().contains(&filter) {
+                return Ok(None);
+            }
+            let (tx, rx) = oneshot::channel();
+            state.watchers.push((collection.to_string(), tx));
+            state.engine.watch(now, collection).map_err(|e| ClientError::Options(e.to_string()))?;
+            Ok(Some(rx))
+        })?;
+        match waiting {
+            Some(rx) => rx.await.map_err(|_| ClientError::Closed),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes a change (see [`Replica::request`] for `op`): visible at once in [`Client::get`],
+    /// resolved with the confirming event or the reason for its rollback.
+    pub async fn request(&self, collection: &str, op: Value) -> Result<Event, RequestError> {
+        let rx = self.shared.act(|state, now| {
+            let rid = state.engine.request(now, collection, op)?;
+            let (tx, rx) = oneshot::channel();
+            state.waiting.insert(rid, tx);
+            Ok::<_, RequestError>(rx)
+        })?;
+        let closed = || RequestError { code: Code::Internal, message: "the client is closed".into(), current: None };
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// The optimistic view of an object.
+    pub fn get(&self, collection: &str, id: &Id) -> Option<Document> {
+        self.with_replica(|r| r.get(collection, id))
+    }
+
+    /// The optimistic view of a collection.
+    pub fn list(&self, collection: &str) -> Vec<(Id, Document)> {
+        self.with_replica(|r| r.list(collection))
+    }
+
+    /// The confirmed version of an object (0 if unknown).
+    pub fn version(&self, collection: &str, id: &Id) -> u64 {
+        self.with_replica(|r| r.confirmed(collection, id).map_or(0, |(v, _)| v))
+    }
+
+    /// The status.
+    pub fn status(&self) -> Status {
+        self.shared.lock().engine.status()
+    }
+
+    /// How many changes are pending.
+    pub fn pending_count(&self) -> usize {
+        self.shared.lock().engine.pending_count()
+    }
+
+    /// Runs `f` on the replica.
+    pub fn with_replica<T>(&self, f: impl FnOnce(&Replica) -> T) -> T {
+        f(self.shared.lock().engine.replica())
+    }
+
+    /// Waits until `check` holds for the replica, re-checking on every change, for at most
+    /// `timeout`. Returns whether it held.
+    pub async fn wait_for(&self, timeout: Duration, mut check: impl FnMut(&Replica) -> bool) -> bool {
+        let mut changes = self.shared.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.with_replica(&mut check) {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return self.with_replica(&mut check),
+            }
+        }
+    }
+
+    /// Disconnects for good; pending changes stay pending (and are lost with the client).
+    pub async fn disconnect(&self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+        let mut changes = self.shared.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.status() != Status::Offline && self.status() != Status::Connecting {
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                return;
+            }
+        }
+    }
+}

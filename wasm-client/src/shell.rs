@@ -1,0 +1,271 @@
+//! The shell around the engine: the WebSocket, the timers, the promises and the listeners.
+//!
+//! Everything runs on the browser's one thread: state lives in an `Rc<RefCell<_>>`. Every entry
+//! point (a socket event, a timer, a call from JS) ends with [`pump`], which sends what the
+//! engine queued, settles promises and notes what changed, then calls JS after the borrow is
+//! released (a callback may call back into the store). Listeners are called once per batch,
+//! from a zero-delay timer: a burst of messages costs one call per listener, with the changed
+//! documents, not one per message.
+
+use crate::convert::to_js;
+use crate::errors::Error;
+use crate::socket::{Socket, SocketEvent};
+use gloo_timers::callback::Timeout;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::{Rc, Weak};
+use vmm_engine::{Engine, Output};
+use vmm_protocol::Id;
+use wasm_bindgen::prelude::*;
+
+pub(crate) type Listener = (u32, js_sys::Function);
+
+#[derive(Default)]
+pub(crate) struct Listeners {
+    pub(crate) next: u32,
+    pub(crate) collections: HashMap<String, Vec<Listener>>,
+    pub(crate) documents: HashMap<(String, String), Vec<Listener>>,
+    pub(crate) status: Vec<Listener>,
+}
+
+/// What changed since the listeners were last called.
+#[derive(Default)]
+struct Dirty {
+    /// Changed objects per collection (an empty map: the collection finished loading).
+    collections: BTreeMap<String, BTreeMap<String, Id>>,
+    status: bool,
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) url: String,
+    pub(crate) socket: Option<Socket>,
+    pub(crate) closed: bool,
+    pub(crate) backoff: u32,
+    timer: Option<(u64, Timeout)>,
+    pub(crate) reconnect: Option<Timeout>,
+    flush: Option<Timeout>,
+    pub(crate) requests: HashMap<String, (js_sys::Function, js_sys::Function)>,
+    pub(crate) listeners: Listeners,
+    dirty: Dirty,
+    clock: Option<web_sys::Performance>,
+}
+
+pub(crate) type Shared = Rc<RefCell<Inner>>;
+
+impl Inner {
+    pub(crate) fn new(engine: Engine, url: String) -> Inner {
+        // `performance` is monotonic (the wall clock may jump); windows and workers both have it.
+        let clock = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok().and_then(|p| p.dyn_into().ok());
+        Inner {
+            engine,
+            url,
+            socket: None,
+            closed: false,
+            backoff: 250,
+            timer: None,
+            reconnect: None,
+            flush: None,
+            requests: HashMap::new(),
+            listeners: Listeners::default(),
+            dirty: Dirty::default(),
+            clock,
+        }
+    }
+
+    /// Milliseconds of a monotonic clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.as_ref().map_or_else(js_sys::Date::now, |p| p.now()) as u64
+    }
+}
+
+pub(crate) fn open(inner: &Shared) {
+    let weak = Rc::downgrade(inner);
+    let url = inner.borrow().url.clone();
+    let socket = Socket::open(&url, move |event| {
+        if let Some(inner) = weak.upgrade() {
+            on_socket(&inner, event);
+        }
+    });
+    match socket {
+        Ok(s) => inner.borrow_mut().socket = Some(s),
+        Err(_) => schedule_reconnect(inner),
+    }
+}
+
+fn on_socket(inner: &Shared, event: SocketEvent) {
+    {
+        let mut s = inner.borrow_mut();
+        let t = s.now();
+        match event {
+            SocketEvent::Open => s.engine.transport_open(t),
+            SocketEvent::Bytes(bytes) => s.engine.handle_bytes(t, &bytes),
+            SocketEvent::Closed => {
+                drop(s);
+                return lost(inner);
+            }
+        }
+    }
+    pump(inner);
+}
+
+/// The connection is gone: tell the engine, and try again later.
+pub(crate) fn lost(inner: &Shared) {
+    {
+        let mut s = inner.borrow_mut();
+        if let Some(socket) = s.socket.take() {
+            socket.close();
+        }
+        let t = s.now();
+        s.engine.transport_closed(t);
+    }
+    pump(inner);
+    schedule_reconnect(inner);
+}
+
+fn schedule_reconnect(inner: &Shared) {
+    let mut s = inner.borrow_mut();
+    if s.closed {
+        return;
+    }
+    let delay = s.backoff;
+    s.backoff = (s.backoff * 2).min(10_000);
+    let weak: Weak<RefCell<Inner>> = Rc::downgrade(inner);
+    s.reconnect = Some(Timeout::new(delay, move || {
+        if let Some(inner) = weak.upgrade() {
+            open(&inner);
+        }
+    }));
+}
+
+/// Sends what the engine queued, settles promises, notes changes, and arms the timers; then
+/// settles the promises (after the borrow is released).
+pub(crate) fn pump(inner: &Shared) {
+    let mut settled: Vec<(js_sys::Function, JsValue)> = Vec::new();
+    let mut dead = false;
+    {
+        let mut guard = inner.borrow_mut();
+        let s = &mut *guard;
+        while let Some(bytes) = s.engine.poll_transmit() {
+            if let Some(socket) = &s.socket {
+                socket.send(&bytes);
+            }
+        }
+        while let Some(output) = s.engine.poll_output() {
+            match output {
+                Output::Outcome { rid, result } => {
+                    let Some((resolve, reject)) = s.requests.remove(&rid) else { continue };
+                    settled.push(match result {
+                        Ok(event) => (resolve, to_js(&event.to_value())),
+                        Err(r) => (reject, Error::rollback(r.code, r.message, r.current, rid).into()),
+                    });
+                }
+                Output::Changed { collection, id } => {
+                    s.dirty.collections.entry(collection).or_default().insert(id.key(), id);
+                }
+                Output::Loaded { collection } => {
+                    s.dirty.collections.entry(collection).or_default();
+                }
+                Output::Status { .. } => s.dirty.status = true,
+                Output::Lost { reason } => {
+                    web_sys::console::warn_1(&format!("vmm: connection lost: {reason}").into());
+                    dead = true;
+                }
+                Output::Ignored { topic, reason } => {
+                    web_sys::console::warn_1(&format!("vmm: ignored a message on {topic}: {reason}").into())
+                }
+                Output::SubscriptionRefused { filter } => {
+                    web_sys::console::error_1(&format!("vmm: the broker refused the subscription {filter}").into())
+                }
+                _ => {}
+            }
+        }
+        if s.engine.status() == vmm_engine::Status::Online {
+            s.backoff = 250;
+        }
+        arm_timer(inner, s);
+        if (s.dirty.status || !s.dirty.collections.is_empty()) && s.flush.is_none() {
+            let weak = Rc::downgrade(inner);
+            s.flush = Some(Timeout::new(0, move || {
+                if let Some(inner) = weak.upgrade() {
+                    flush(&inner);
+                }
+            }));
+        }
+    }
+    for (f, arg) in settled {
+        call(&f, &arg);
+    }
+    if dead {
+        lost(inner);
+    }
+}
+
+/// One timer, for the engine's next deadline; re-armed only when that deadline moves.
+fn arm_timer(inner: &Shared, s: &mut Inner) {
+    let next = s.engine.poll_timeout();
+    if s.timer.as_ref().map(|(at, _)| *at) == next {
+        return;
+    }
+    let t = s.now();
+    s.timer = next.map(|at| {
+        let weak = Rc::downgrade(inner);
+        let timeout = Timeout::new(at.saturating_sub(t).min(u32::MAX as u64) as u32, move || {
+            if let Some(inner) = weak.upgrade() {
+                {
+                    let mut s = inner.borrow_mut();
+                    s.timer = None;
+                    let t = s.now();
+                    s.engine.handle_timeout(t);
+                }
+                pump(&inner);
+            }
+        });
+        (at, timeout)
+    });
+}
+
+/// Calls the listeners of what changed since the last flush: a collection's listeners get the
+/// changed documents as `[{key, id, doc}]` (`doc` undefined when gone), built once per batch.
+fn flush(inner: &Shared) {
+    let mut calls: Vec<(js_sys::Function, JsValue)> = Vec::new();
+    {
+        let mut guard = inner.borrow_mut();
+        let s = &mut *guard;
+        s.flush = None;
+        let dirty = std::mem::take(&mut s.dirty);
+        let replica = s.engine.replica();
+        for (collection, changed) in &dirty.collections {
+            let listeners = s.listeners.collections.get(collection).map_or(&[][..], Vec::as_slice);
+            if !listeners.is_empty() {
+                let changes: Vec<serde_json::Value> = changed
+                    .iter()
+                    .map(|(key, id)| {
+                        let doc =
+                            replica.get(collection, id).map_or(serde_json::Value::Null, serde_json::Value::Object);
+                        serde_json::json!({"key": key, "id": id.to_value(), "doc": doc})
+                    })
+                    .collect();
+                let changes = to_js(&changes);
+                calls.extend(listeners.iter().map(|(_, f)| (f.clone(), changes.clone())));
+            }
+            for key in changed.keys() {
+                let listeners = s.listeners.documents.get(&(collection.clone(), key.clone()));
+                calls.extend(listeners.into_iter().flatten().map(|(_, f)| (f.clone(), JsValue::UNDEFINED)));
+            }
+        }
+        if dirty.status {
+            let status = JsValue::from_str(s.engine.status().as_str());
+            calls.extend(s.listeners.status.iter().map(|(_, f)| (f.clone(), status.clone())));
+        }
+    }
+    for (f, arg) in calls {
+        call(&f, &arg);
+    }
+}
+
+fn call(f: &js_sys::Function, arg: &JsValue) {
+    if let Err(e) = f.call1(&JsValue::NULL, arg) {
+        web_sys::console::error_2(&"vmm: a listener threw".into(), &e);
+    }
+}
