@@ -4,8 +4,9 @@
 //! point (a socket event, a timer, a call from JS) ends with [`pump`], which sends what the
 //! engine queued, settles promises and notes what changed, then calls JS after the borrow is
 //! released (a callback may call back into the store). Listeners are called once per batch,
-//! from a zero-delay timer: a burst of messages costs one call per listener, with the changed
-//! documents, not one per message.
+//! from a timer, at most once per [`FRAME`]: a burst of messages costs one call per listener and
+//! frame, with the changed documents, not one per message (a change after a quiet moment is
+//! passed on at once).
 
 use crate::convert::to_js;
 use crate::errors::Error;
@@ -19,6 +20,10 @@ use vmm_protocol::Id;
 use wasm_bindgen::prelude::*;
 
 pub(crate) type Listener = (u32, js_sys::Function);
+
+/// The shortest time between two calls of the listeners, in milliseconds: one frame at 60 Hz,
+/// as often as a screen can show a change.
+const FRAME: u64 = 16;
 
 #[derive(Default)]
 pub(crate) struct Listeners {
@@ -45,6 +50,7 @@ pub(crate) struct Inner {
     timer: Option<(u64, Timeout)>,
     pub(crate) reconnect: Option<Timeout>,
     flush: Option<Timeout>,
+    last_flush: u64,
     pub(crate) requests: HashMap<String, (js_sys::Function, js_sys::Function)>,
     pub(crate) listeners: Listeners,
     dirty: Dirty,
@@ -66,6 +72,7 @@ impl Inner {
             timer: None,
             reconnect: None,
             flush: None,
+            last_flush: 0,
             requests: HashMap::new(),
             listeners: Listeners::default(),
             dirty: Dirty::default(),
@@ -186,7 +193,8 @@ pub(crate) fn pump(inner: &Shared) {
         arm_timer(inner, s);
         if (s.dirty.status || !s.dirty.collections.is_empty()) && s.flush.is_none() {
             let weak = Rc::downgrade(inner);
-            s.flush = Some(Timeout::new(0, move || {
+            let delay = (s.last_flush + FRAME).saturating_sub(s.now());
+            s.flush = Some(Timeout::new(delay as u32, move || {
                 if let Some(inner) = weak.upgrade() {
                     flush(&inner);
                 }
@@ -233,6 +241,7 @@ fn flush(inner: &Shared) {
         let mut guard = inner.borrow_mut();
         let s = &mut *guard;
         s.flush = None;
+        s.last_flush = s.now();
         let dirty = std::mem::take(&mut s.dirty);
         let replica = s.engine.replica();
         for (collection, changed) in &dirty.collections {
@@ -262,6 +271,11 @@ fn flush(inner: &Shared) {
     for (f, arg) in calls {
         call(&f, &arg);
     }
+}
+
+/// One entry of `entries()` and of a collection listener's changes.
+pub(crate) fn entry(key: &str, id: &Id, doc: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"key": key, "id": id.to_value(), "doc": doc})
 }
 
 fn call(f: &js_sys::Function, arg: &JsValue) {

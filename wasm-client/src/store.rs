@@ -159,6 +159,20 @@ impl Store {
         to_js(&docs)
     }
 
+    /// The optimistic view of a collection as `[{key, id, doc}]` in id key order: the shape of a
+    /// collection listener's changes, so that a view can be kept up to date from them.
+    pub fn entries(&self, collection: String) -> JsValue {
+        let s = self.inner.borrow();
+        let entries: Vec<_> = s
+            .engine
+            .replica()
+            .list(&collection)
+            .into_iter()
+            .map(|(id, d)| shell::entry(&id.key(), &id, serde_json::Value::Object(d)))
+            .collect();
+        to_js(&entries)
+    }
+
     /// `{version, pending, deleted, lastError?}` of an object, or `undefined`.
     pub fn meta(&self, collection: String, id: JsValue) -> Result<JsValue, Error> {
         let id = id_of(&id)?;
