@@ -14,8 +14,32 @@
 //!   publishes with QoS 2 and never subscribes with QoS 2 never receives any of them from a
 //!   conforming broker (the broker downgrades deliveries to the subscription's QoS).
 //! - **Will messages**: a CONNECT with the will flag decodes to [`CodecError::WillNotSupported`].
+//!
+//! ## Layout
+//!
+//! One file per packet family, each with its encoding, its decoding and its tests, as in
+//! rumqttc's codec; this file holds what they share and the two entry points.
+//!
+//! | file | job |
+//! |---|---|
+//! | `mod.rs` | [`QoS`], return codes, [`Packet`], [`CodecError`]; [`encode`], [`decode`]: the fixed header |
+//! | `connect.rs` | CONNECT, CONNACK; DISCONNECT, like the pings, is a fixed header alone (`mod.rs`) |
+//! | `publish.rs` | PUBLISH, PUBACK; the refusal of PUBREC, PUBREL, PUBCOMP |
+//! | `subscribe.rs` | SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK |
+//! | `topic.rs` | topic name and topic filter rules: [`validate_topic_name`], [`validate_topic_filter`] |
+//! | `tests.rs` | tests across packets: remaining length, streams of packets, property tests |
 
 use std::fmt;
+
+mod connect;
+mod publish;
+mod subscribe;
+mod topic;
+
+pub use connect::{ConnAck, Connect};
+pub use publish::Publish;
+pub use subscribe::{SubAck, Subscribe, Unsubscribe};
+pub use topic::{validate_topic_filter, validate_topic_name};
 
 /// The largest remaining length MQTT can express (4 bytes of varint, §2.2.3).
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
@@ -81,74 +105,6 @@ pub enum SubscribeReturnCode {
     Success(QoS),
     /// 0x80: the broker refused the subscription (for example, its ACL forbids the filter).
     Failure,
-}
-
-/// CONNECT (§3.1). Will messages are not supported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connect {
-    /// The client identifier; may be empty only with a clean session (the broker decides).
-    pub client_id: String,
-    /// Start a new session, and drop it when the connection ends.
-    pub clean_session: bool,
-    /// The keep-alive period in seconds; 0 turns keep-alive off.
-    pub keep_alive: u16,
-    /// The user name, if any.
-    pub username: Option<String>,
-    /// The password, if any; MQTT 3.1.1 allows it only with a user name.
-    pub password: Option<Vec<u8>>,
-}
-
-/// CONNACK (§3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnAck {
-    /// Whether the broker resumed a stored session.
-    pub session_present: bool,
-    /// Whether the connection was accepted, and why not.
-    pub code: ConnectReturnCode,
-}
-
-/// PUBLISH (§3.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Publish {
-    /// Set when this is a re-delivery of a QoS 1 message; must be false for QoS 0.
-    pub dup: bool,
-    /// The QoS of this delivery.
-    pub qos: QoS,
-    /// Whether the broker should keep (or kept) this message for new subscribers.
-    pub retain: bool,
-    /// The topic name: at least one character, no wildcards.
-    pub topic: String,
-    /// The packet identifier: `Some` (non-zero) for QoS 1, `None` for QoS 0.
-    pub pkid: Option<u16>,
-    /// The application message.
-    pub payload: Vec<u8>,
-}
-
-/// SUBSCRIBE (§3.8).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscribe {
-    /// The packet identifier (non-zero).
-    pub pkid: u16,
-    /// The topic filters and the maximum QoS asked for each; at least one.
-    pub filters: Vec<(String, QoS)>,
-}
-
-/// SUBACK (§3.9).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubAck {
-    /// The identifier of the SUBSCRIBE this answers.
-    pub pkid: u16,
-    /// One return code per filter of the SUBSCRIBE, in order.
-    pub return_codes: Vec<SubscribeReturnCode>,
-}
-
-/// UNSUBSCRIBE (§3.10).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsubscribe {
-    /// The packet identifier (non-zero).
-    pub pkid: u16,
-    /// The topic filters to remove; at least one.
-    pub filters: Vec<String>,
 }
 
 /// An MQTT 3.1.1 control packet this codec knows.
@@ -263,35 +219,6 @@ impl fmt::Display for CodecError {
 
 impl std::error::Error for CodecError {}
 
-/// Checks a topic name (§4.7): non-empty, no `+` or `#`, no U+0000, at most 65,535 bytes.
-pub fn validate_topic_name(topic: &str) -> Result<(), CodecError> {
-    if topic.is_empty() || topic.contains(['+', '#']) {
-        return Err(CodecError::InvalidTopicName);
-    }
-    check_string(topic)
-}
-
-/// Checks a topic filter (§4.7.1): non-empty, `+` only as a whole level, `#` only as the whole
-/// last level, no U+0000, at most 65,535 bytes.
-pub fn validate_topic_filter(filter: &str) -> Result<(), CodecError> {
-    if filter.is_empty() {
-        return Err(CodecError::InvalidTopicFilter);
-    }
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        let last = levels.peek().is_none();
-        let ok = match level {
-            "+" => true,
-            "#" => last,
-            _ => !level.contains(['+', '#']),
-        };
-        if !ok {
-            return Err(CodecError::InvalidTopicFilter);
-        }
-    }
-    check_string(filter)
-}
-
 fn check_string(s: &str) -> Result<(), CodecError> {
     if s.len() > usize::from(u16::MAX) || s.contains('\0') {
         return Err(CodecError::InvalidString);
@@ -314,95 +241,15 @@ fn check_pkid(pkid: u16) -> Result<u16, CodecError> {
 pub fn encode(packet: &Packet) -> Result<Vec<u8>, CodecError> {
     let mut body = Vec::new();
     let first = match packet {
-        Packet::Connect(c) => {
-            check_string(&c.client_id)?;
-            if c.password.is_some() && c.username.is_none() {
-                return Err(CodecError::InvalidConnectFlags(0x40));
-            }
-            put_str(&mut body, "MQTT")?;
-            body.push(4);
-            let mut flags = 0u8;
-            if c.clean_session {
-                flags |= 0x02;
-            }
-            if c.username.is_some() {
-                flags |= 0x80;
-            }
-            if c.password.is_some() {
-                flags |= 0x40;
-            }
-            body.push(flags);
-            body.extend_from_slice(&c.keep_alive.to_be_bytes());
-            put_str(&mut body, &c.client_id)?;
-            if let Some(username) = &c.username {
-                put_str(&mut body, username)?;
-            }
-            if let Some(password) = &c.password {
-                put_bytes(&mut body, password)?;
-            }
-            0x10
-        }
-        Packet::ConnAck(c) => {
-            body.push(u8::from(c.session_present));
-            body.push(c.code as u8);
-            0x20
-        }
-        Packet::Publish(p) => {
-            validate_topic_name(&p.topic)?;
-            put_str(&mut body, &p.topic)?;
-            match (p.qos, p.pkid) {
-                (QoS::AtMostOnce, None) if !p.dup => {}
-                (QoS::AtMostOnce, _) => {
-                    return Err(CodecError::InvalidFlags { packet_type: 3, flags: publish_flags(p) })
-                }
-                (QoS::AtLeastOnce, Some(pkid)) => body.extend_from_slice(&check_pkid(pkid)?.to_be_bytes()),
-                (QoS::AtLeastOnce, None) => return Err(CodecError::ZeroPacketId),
-            }
-            body.extend_from_slice(&p.payload);
-            0x30 | publish_flags(p)
-        }
-        Packet::PubAck(pkid) => {
-            body.extend_from_slice(&check_pkid(*pkid)?.to_be_bytes());
-            0x40
-        }
-        Packet::Subscribe(s) => {
-            if s.filters.is_empty() {
-                return Err(CodecError::EmptyList);
-            }
-            body.extend_from_slice(&check_pkid(s.pkid)?.to_be_bytes());
-            for (filter, qos) in &s.filters {
-                validate_topic_filter(filter)?;
-                put_str(&mut body, filter)?;
-                body.push(*qos as u8);
-            }
-            0x82
-        }
-        Packet::SubAck(s) => {
-            if s.return_codes.is_empty() {
-                return Err(CodecError::EmptyList);
-            }
-            body.extend_from_slice(&check_pkid(s.pkid)?.to_be_bytes());
-            body.extend(s.return_codes.iter().map(|code| match code {
-                SubscribeReturnCode::Success(qos) => *qos as u8,
-                SubscribeReturnCode::Failure => 0x80,
-            }));
-            0x90
-        }
-        Packet::Unsubscribe(u) => {
-            if u.filters.is_empty() {
-                return Err(CodecError::EmptyList);
-            }
-            body.extend_from_slice(&check_pkid(u.pkid)?.to_be_bytes());
-            for filter in &u.filters {
-                validate_topic_filter(filter)?;
-                put_str(&mut body, filter)?;
-            }
-            0xA2
-        }
-        Packet::UnsubAck(pkid) => {
-            body.extend_from_slice(&check_pkid(*pkid)?.to_be_bytes());
-            0xB0
-        }
+        Packet::Connect(c) => connect::encode_connect(c, &mut body)?,
+        Packet::ConnAck(c) => connect::encode_connack(c, &mut body),
+        Packet::Publish(p) => publish::encode_publish(p, &mut body)?,
+        Packet::PubAck(pkid) => publish::encode_puback(*pkid, &mut body)?,
+        Packet::Subscribe(s) => subscribe::encode_subscribe(s, &mut body)?,
+        Packet::SubAck(s) => subscribe::encode_suback(s, &mut body)?,
+        Packet::Unsubscribe(u) => subscribe::encode_unsubscribe(u, &mut body)?,
+        Packet::UnsubAck(pkid) => subscribe::encode_unsuback(*pkid, &mut body)?,
+        // A fixed header alone.
         Packet::PingReq => 0xC0,
         Packet::PingResp => 0xD0,
         Packet::Disconnect => 0xE0,
@@ -415,10 +262,6 @@ pub fn encode(packet: &Packet) -> Result<Vec<u8>, CodecError> {
     put_remaining_length(&mut out, body.len());
     out.extend_from_slice(&body);
     Ok(out)
-}
-
-fn publish_flags(p: &Publish) -> u8 {
-    (u8::from(p.dup) << 3) | ((p.qos as u8) << 1) | u8::from(p.retain)
 }
 
 /// Appends the variable-length encoding of `len` (at most [`MAX_REMAINING_LENGTH`]).
@@ -498,143 +341,39 @@ fn decode_remaining_length(buf: &[u8]) -> Result<Option<(usize, usize)>, CodecEr
     Ok(None)
 }
 
+/// Reads a packet's body, once its fixed header is read and its type is neither 0 nor 15.
 fn decode_body(packet_type: u8, flags: u8, body: &[u8]) -> Result<Packet, CodecError> {
-    let expect_flags = |expected: u8| {
-        if flags == expected {
-            Ok(())
-        } else {
-            Err(CodecError::InvalidFlags { packet_type, flags })
-        }
+    // PUBLISH's flags are its own (DUP, QoS, RETAIN); the QoS 2 flow is refused whatever its
+    // flags; SUBSCRIBE and UNSUBSCRIBE require 0b0010 (§3.8.1, §3.10.1); the other packets 0.
+    let required_flags = match packet_type {
+        3 | 5..=7 => None,
+        8 | 10 => Some(2),
+        _ => Some(0),
     };
+    if required_flags.is_some_and(|required| flags != required) {
+        return Err(CodecError::InvalidFlags { packet_type, flags });
+    }
     let mut r = Reader { buf: body };
     let packet = match packet_type {
-        1 => {
-            expect_flags(0)?;
-            decode_connect(&mut r)?
-        }
-        2 => {
-            expect_flags(0)?;
-            let ack_flags = r.u8()?;
-            if ack_flags & 0xFE != 0 {
-                return Err(CodecError::InvalidConnAckFlags(ack_flags));
-            }
-            let code = ConnectReturnCode::from_byte(r.u8()?)?;
-            Packet::ConnAck(ConnAck { session_present: ack_flags & 1 == 1, code })
-        }
-        3 => {
-            let dup = flags & 0x08 != 0;
-            let qos = QoS::from_bits((flags >> 1) & 0x03)?;
-            let retain = flags & 0x01 != 0;
-            if dup && qos == QoS::AtMostOnce {
-                return Err(CodecError::InvalidFlags { packet_type, flags });
-            }
-            let topic = r.string()?;
-            validate_topic_name(&topic)?;
-            let pkid = match qos {
-                QoS::AtMostOnce => None,
-                QoS::AtLeastOnce => Some(r.pkid()?),
-            };
-            let payload = r.rest().to_vec();
-            Packet::Publish(Publish { dup, qos, retain, topic, pkid, payload })
-        }
-        4 => {
-            expect_flags(0)?;
-            Packet::PubAck(r.pkid()?)
-        }
-        5..=7 => return Err(CodecError::QoS2NotSupported),
-        8 => {
-            expect_flags(2)?;
-            let pkid = r.pkid()?;
-            let mut filters = Vec::new();
-            while !r.buf.is_empty() {
-                let filter = r.string()?;
-                validate_topic_filter(&filter)?;
-                let options = r.u8()?;
-                if options & 0xFC != 0 {
-                    return Err(CodecError::InvalidQoS(options));
-                }
-                filters.push((filter, QoS::from_bits(options)?));
-            }
-            if filters.is_empty() {
-                return Err(CodecError::EmptyList);
-            }
-            Packet::Subscribe(Subscribe { pkid, filters })
-        }
-        9 => {
-            expect_flags(0)?;
-            let pkid = r.pkid()?;
-            let return_codes = r
-                .rest()
-                .iter()
-                .map(|&code| match code {
-                    0x80 => Ok(SubscribeReturnCode::Failure),
-                    0 | 1 => QoS::from_bits(code).map(SubscribeReturnCode::Success),
-                    2 => Err(CodecError::QoS2NotSupported),
-                    other => Err(CodecError::InvalidReturnCode(other)),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            if return_codes.is_empty() {
-                return Err(CodecError::EmptyList);
-            }
-            Packet::SubAck(SubAck { pkid, return_codes })
-        }
-        10 => {
-            expect_flags(2)?;
-            let pkid = r.pkid()?;
-            let mut filters = Vec::new();
-            while !r.buf.is_empty() {
-                let filter = r.string()?;
-                validate_topic_filter(&filter)?;
-                filters.push(filter);
-            }
-            if filters.is_empty() {
-                return Err(CodecError::EmptyList);
-            }
-            Packet::Unsubscribe(Unsubscribe { pkid, filters })
-        }
-        11 => {
-            expect_flags(0)?;
-            Packet::UnsubAck(r.pkid()?)
-        }
-        12 => {
-            expect_flags(0)?;
-            Packet::PingReq
-        }
-        13 => {
-            expect_flags(0)?;
-            Packet::PingResp
-        }
-        14 => {
-            expect_flags(0)?;
-            Packet::Disconnect
-        }
+        1 => connect::decode_connect(&mut r)?,
+        2 => connect::decode_connack(&mut r)?,
+        3 => publish::decode_publish(flags, &mut r)?,
+        4 => publish::decode_puback(&mut r)?,
+        5..=7 => return Err(publish::refuse_qos2_flow()),
+        8 => subscribe::decode_subscribe(&mut r)?,
+        9 => subscribe::decode_suback(&mut r)?,
+        10 => subscribe::decode_unsubscribe(&mut r)?,
+        11 => subscribe::decode_unsuback(&mut r)?,
+        // A fixed header alone.
+        12 => Packet::PingReq,
+        13 => Packet::PingResp,
+        14 => Packet::Disconnect,
         _ => return Err(CodecError::InvalidPacketType(packet_type)),
     };
     if !r.buf.is_empty() {
         return Err(CodecError::TrailingBytes);
     }
     Ok(packet)
-}
-
-fn decode_connect(r: &mut Reader<'_>) -> Result<Packet, CodecError> {
-    if r.string()? != "MQTT" || r.u8()? != 4 {
-        return Err(CodecError::UnsupportedProtocol);
-    }
-    let flags = r.u8()?;
-    let has_username = flags & 0x80 != 0;
-    let has_password = flags & 0x40 != 0;
-    if flags & 0x04 != 0 {
-        return Err(CodecError::WillNotSupported);
-    }
-    // Reserved bit, or will QoS / will retain without a will, or a password without a user name.
-    if flags & 0x01 != 0 || flags & 0x38 != 0 || (has_password && !has_username) {
-        return Err(CodecError::InvalidConnectFlags(flags));
-    }
-    let keep_alive = r.u16()?;
-    let client_id = r.string()?;
-    let username = if has_username { Some(r.string()?) } else { None };
-    let password = if has_password { Some(r.bytes()?.to_vec()) } else { None };
-    Ok(Packet::Connect(Connect { client_id, clean_session: flags & 0x02 != 0, keep_alive, username, password }))
 }
 
 /// A cursor over a packet's body.
@@ -682,5 +421,4 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
-#[path = "codec_tests.rs"]
 mod tests;
