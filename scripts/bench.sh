@@ -4,7 +4,7 @@
 # scenario, and writes its report into docs/BENCHMARKS.md.
 #   VMM_BENCH_QUICK=1 make bench      small sizes, short windows (development)
 #   bash scripts/bench.sh --help      every option (each also a VMM_BENCH_* variable)
-# Arguments are passed to the bench. Nothing here starts the shared services on 1883/27017: only
+# Arguments are passed to the bench. Nothing here starts the shared services (services.sh): only
 # Mosquitto (Debian's package) and FerretDB (built into .tools/) are installed if missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

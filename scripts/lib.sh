@@ -1,5 +1,22 @@
-# Helpers shared by the service scripts (sourced, not run). The sourcing script sets `say`'s
-# prefix in SAY_AS first.
+# What the scripts share (sourced, not run): the default ports and the helpers. The sourcing
+# script sets `say`'s prefix in SAY_AS first.
+
+# The default ports, each overridden by its variable: the one place the shell scripts take them
+# from (test-e2e.sh exports the URLs below for the e2e harness). The Rust defaults stay in Rust.
+: "${VMM_MQTT_PORT:=1883}"         # Mosquitto, MQTT over TCP (services.sh)
+: "${VMM_WS_PORT:=9001}"           # Mosquitto, MQTT over WebSockets: what browsers connect to
+: "${VMM_MONGO_PORT:=27017}"       # FerretDB on SQLite (services.sh)
+: "${VMM_DEMO_PORT:=5173}"         # the demo app (demo.sh)
+: "${VMM_DEMO_HTTP_PORT:=9464}"    # the demo bridge's /healthz and /metrics (demo.sh)
+: "${VMM_PG_PORT:=5433}"           # PostgreSQL (postgres.sh)
+: "${VMM_MONGO_PG_PORT:=27018}"    # FerretDB on PostgreSQL (postgres.sh)
+
+# The services as the scripts and tests reach them: VMM_MQTT_URL / VMM_MONGODB_URI / VMM_WS_URL
+# when set (other infrastructure; services.sh then starts nothing), else the local services on
+# the ports above. Not exported: an exported VMM_MQTT_URL would tell services.sh to start nothing.
+mqtt_url=${VMM_MQTT_URL:-mqtt://127.0.0.1:$VMM_MQTT_PORT}
+mongodb_uri=${VMM_MONGODB_URI:-mongodb://127.0.0.1:$VMM_MONGO_PORT}
+ws_url=${VMM_WS_URL:-ws://127.0.0.1:$VMM_WS_PORT}
 
 say() { printf '%s: %s\n' "${SAY_AS:-vmm}" "$*"; }
 

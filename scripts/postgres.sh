@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # A second FerretDB 1.24.2, with its PostgreSQL handler, for measuring it beside the SQLite one:
 #   - PostgreSQL from Debian's packages (installed if missing), a private cluster in
-#     .data/postgres owned by the `postgres` user, on 127.0.0.1:$VMM_PG_PORT (5433) only;
-#   - FerretDB (the binary scripts/services.sh builds into .tools/) on 127.0.0.1:$VMM_MONGO_PG_PORT
-#     (27018), telemetry disabled, its pid in .run/ferretdb-pg.pid.
-# Usage: scripts/postgres.sh [start|stop|status]. `start` is idempotent (a running server is found
-# by its pid file); `stop` stops only what `start` started, by pid.
+#     .data/postgres owned by the `postgres` user, on 127.0.0.1:$VMM_PG_PORT only;
+#   - FerretDB (the binary scripts/services.sh builds into .tools/) on 127.0.0.1:$VMM_MONGO_PG_PORT,
+#     telemetry disabled, its pid in .run/ferretdb-pg.pid.
+# The default ports are in scripts/lib.sh. Usage: scripts/postgres.sh [start|stop|status]. `start`
+# is idempotent (a running server is found by its pid file); `stop` stops only what `start`
+# started, by pid.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,14 +14,13 @@ tools="$root/.tools"
 run="$root/.run"
 data="$root/.data"
 pgdata="$data/postgres"
-PG_PORT=${VMM_PG_PORT:-5433}
-MONGO_PORT=${VMM_MONGO_PG_PORT:-27018}
 PG_DB=ferretdb
 mkdir -p "$run" "$data"
 
 SAY_AS=postgres
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
+PG_PORT=$VMM_PG_PORT MONGO_PORT=$VMM_MONGO_PG_PORT
 
 
 alive() { pid_alive "$1"; } # pid file -> 0 if it names a live process

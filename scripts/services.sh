@@ -13,9 +13,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
 run="$root/.run"
 data="$root/.data"
-MQTT_PORT=${VMM_MQTT_PORT:-1883}
-WS_PORT=${VMM_WS_PORT:-9001}
-MONGO_PORT=${VMM_MONGO_PORT:-27017}
 FERRETDB_VERSION=v1.24.2
 # Our build of it: the module as published plus the patches below. Bump when they change, so that
 # an installed binary of an older build is rebuilt.
@@ -25,6 +22,7 @@ mkdir -p "$run" "$data"
 SAY_AS=services
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
+MQTT_PORT=$VMM_MQTT_PORT WS_PORT=$VMM_WS_PORT MONGO_PORT=$VMM_MONGO_PORT
 
 
 alive() { pid_alive "$run/$1.pid"; } # name -> 0 if its pid file names a live process

@@ -5,6 +5,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+SAY_AS=test-wasm
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 export PATH="$root/.tools/cargo/bin:$PATH"
 
 cargo build --locked -p vmm-bridge
@@ -24,10 +27,10 @@ serving() (
 )
 for _ in $(seq 1 600); do
   if serving 2>/dev/null; then break; fi
-  kill -0 "$bridge" 2>/dev/null || { echo "test-wasm: the bridge exited" >&2; exit 1; }
+  kill -0 "$bridge" 2>/dev/null || { say "the bridge exited" >&2; exit 1; }
   sleep 0.1
 done
-serving 2>/dev/null || { echo "test-wasm: the bridge did not serve within 60 s" >&2; exit 1; }
+serving 2>/dev/null || { say "the bridge did not serve within 60 s" >&2; exit 1; }
 
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}

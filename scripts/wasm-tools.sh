@@ -11,7 +11,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/cargo/bin"
-say() { printf 'wasm-tools: %s\n' "$*"; }
+SAY_AS=wasm-tools
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
