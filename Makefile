@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: bench demo test-e2e wasm-tools wasm-pkg test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+.PHONY: bench demo test-e2e wasm-tools wasm-pkg npm test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
 
 demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
 	bash scripts/demo.sh
@@ -55,18 +55,26 @@ bridge: services ## Run a bridge against the local services (Ctrl+C stops it)
 wasm-tools: ## Install wasm-pack, wasm-bindgen-cli and binaryen (pinned), Chromium, chromedriver (once)
 	bash scripts/wasm-tools.sh
 
-wasm-pkg: wasm-tools ## Build the npm package wasm-client/pkg (release: LTO, opt-level z, wasm-opt -Oz)
+wasm-pkg: wasm-tools ## Build the wasm of the npm package vmm-client (wasm-client/) into wasm-client/wasm (release: LTO, opt-level z, wasm-opt -Oz)
 	cd wasm-client && PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$(CURDIR)/.tools/cargo/bin:$$PATH" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
-	  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 wasm-pack build --release --target web --out-dir pkg --mode no-install
-	node wasm-client/scripts/package.mjs
+	  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 wasm-pack build --release --target web --out-dir wasm --no-pack --no-gitignore --mode no-install
+
+# The npm workspaces (package.json): one `npm ci` for all of them, again only when a manifest or
+# the lockfile changed. Playwright never downloads a browser: the tests drive Debian's Chromium.
+NPM_MANIFESTS := package.json package-lock.json $(wildcard wasm-client/package.json wasm-client/js-test/package.json www/package.json www/e2e/package.json bench/browser/package.json)
+node_modules/.package-lock.json: $(NPM_MANIFESTS)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+npm: node_modules/.package-lock.json ## Install the npm workspaces' dependencies (root package-lock.json)
 
 test-wasm: services wasm-tools ## Browser tests in headless Chromium against Mosquitto and a bridge
 	bash scripts/test-wasm.sh
 
-test-js: wasm-pkg ## The Vue and Vuex layer's tests (node:test)
-	cd wasm-client/js-test && npm ci --no-audit --no-fund && VMM_CLIENT_JS=../pkg/js npm test
+test-js: wasm-pkg npm ## The vmm-client package's tests, through its name and with the built wasm (node:test, tsc)
+	VMM_REQUIRE_WASM=1 npm test --workspace vmm-client-js-test
 
-test-e2e: services wasm-tools ## End-to-end tests of the demo in headless Chromium (playwright-core)
+test-e2e: services wasm-pkg npm ## End-to-end tests of the demo in headless Chromium (playwright-core)
 	bash scripts/test-e2e.sh
 
 size: wasm-pkg ## Gzipped size of the wasm and its JS glue against mqtt.js (fetched once); the breakdown when over the goal

@@ -6,9 +6,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-port=${VMM_DEMO_PORT:-5173}
-ws=${VMM_WS_URL:-ws://127.0.0.1:${VMM_WS_PORT:-9001}}
-say() { printf '\ndemo: %s\n' "$*"; }
+SAY_AS=demo
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+port=$VMM_DEMO_PORT
+http_addr=127.0.0.1:$VMM_DEMO_HTTP_PORT
 
 services_were_running=false
 if bash scripts/services.sh status | grep -q ' running'; then services_were_running=true; fi
@@ -23,25 +25,23 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 bash scripts/services.sh start
-make --no-print-directory wasm-pkg
+make --no-print-directory wasm-pkg npm
 cargo build --locked -p vmm-bridge
-npm --prefix www ci --no-audit --no-fund
-npm --prefix www run build
+# The app connects to $ws_url unless the page's URL says otherwise (www/src/config.js).
+VITE_VMM_WS_URL=$ws_url npm run build --workspace vmm-www
 
-target/debug/vmm-bridge --http-addr 127.0.0.1:9464 &
+target/debug/vmm-bridge --http-addr "$http_addr" &
 pids+=($!)
-(cd www && exec node_modules/.bin/vite preview --host 127.0.0.1 --port "$port" --strictPort >/dev/null) &
+(cd www && exec ../node_modules/.bin/vite preview --host 127.0.0.1 --port "$port" --strictPort >/dev/null) &
 pids+=($!)
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 100); do port_open "$port" && break; sleep 0.2; done
 
-query=""
-[[ $ws != ws://127.0.0.1:9001 ]] && query="?ws=$ws"
 cat <<MSG
 
   vmm demo is running:
 
-    the board         http://127.0.0.1:$port/$query
-    bridge health     http://127.0.0.1:9464/healthz   metrics: /metrics
+    the board         http://127.0.0.1:$port/
+    bridge health     http://$http_addr/healthz   metrics: /metrics
 
   Open the board in two windows side by side (or use "Open a second client"), edit the same
   task in both, go offline in one with the toggle, and watch pending markers, confirmations

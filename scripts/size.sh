@@ -27,9 +27,9 @@ source "$root/scripts/lib.sh"
 source "$root/scripts/mqttjs.sh"
 
 # ---- The package's paths: the only place that knows its layout. ------------------------------
-PKG=${VMM_CLIENT_PKG:-wasm-client/pkg}         # what `make wasm-pkg` builds
-PKG_WASM=vmm_client_bg.wasm                     # relative to $PKG
-PKG_JS=(vmm_client.js js/index.js)              # the glue and the entry an app loads, relative to $PKG
+PKG=${VMM_CLIENT_PKG:-wasm-client}             # the npm package folder; `make wasm-pkg` builds its wasm/
+PKG_WASM=wasm/vmm_client_bg.wasm                # relative to $PKG
+PKG_JS=(wasm/vmm_client.js js/index.js)         # the glue and the entry an app loads, relative to $PKG
 CARGO_WASM=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/vmm_client.wasm
 WASM_PACK_TOML=wasm-client/Cargo.toml           # its wasm-opt flags (package.metadata.wasm-pack)
 GOAL=0.5                                         # ours / mqtt.js, at most

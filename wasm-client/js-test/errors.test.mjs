@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { load } from './target.mjs';
+import * as errors from 'vmm-client/errors';
 
-const errors = await load('errors.js');
 const { errorFor, VmmError } = errors;
 
 test('errorFor picks the class of each code and instanceof works', () => {

@@ -3,8 +3,7 @@
 // `put`/`setStatus` play the part of other clients and of the connection. Where the JS layer
 // relies on the store it behaves as the real one does (wasm-client/src/store.rs):
 // - `watch` and `watchObject` are idempotent: asking twice subscribes once (`watched`,
-//   `watchedObjects` are the subscriptions; `watchCalls` counts the calls);
-// - listeners are called synchronously, inside the call that changed the view;
+//   `watchedObjects` are the subscriptions);
 // - `onStatus` listeners get `listener(status)` whenever the status or `pendingCount` changed
 //   since they were last told, and only then.
 const key = (id) => JSON.stringify(id);
@@ -14,7 +13,6 @@ export class FakeStore {
     this.clientId = clientId;
     this.watched = [];
     this.watchedObjects = [];
-    this.watchCalls = 0;
     this.closed = false;
     this._status = status;
     this._collections = new Map(); // collection → Map(key → { doc, meta })
@@ -36,12 +34,10 @@ export class FakeStore {
   }
 
   watch(collection) {
-    this.watchCalls += 1;
     if (!this.watched.includes(collection)) this.watched.push(collection);
   }
 
   watchObject(collection, id) {
-    this.watchCalls += 1;
     if (!this.watchedObjects.some(([c, i]) => c === collection && key(i) === key(id))) this.watchedObjects.push([collection, id]);
   }
 
@@ -160,7 +156,8 @@ export class FakeStore {
   _set(collection, id, doc, meta) {
     if (!this._collections.has(collection)) this._collections.set(collection, new Map());
     this._collections.get(collection).set(key(id), { doc: doc && structuredClone(doc), meta });
-    // Like the wasm store: listeners are called synchronously, inside the call that changed the view.
+    // Listeners are called at once, inside the call that changed the view (simpler for the tests;
+    // the wasm store calls them from a timer, once per batch).
     for (const listener of [...(this._collectionListeners.get(collection) ?? [])]) listener();
     for (const listener of [...(this._documentListeners.get(`${collection}\u0000${key(id)}`) ?? [])]) listener();
   }

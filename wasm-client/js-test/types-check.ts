@@ -1,5 +1,6 @@
 // Compiled by `npm run typecheck` (tsc, no output): uses of the public API as an application
-// writes them, so that a wrong declaration in ../js/*.d.ts fails the tests.
+// writes them, imported by the package's name (through its `exports` and their `types`), so that a
+// wrong declaration in ../js/*.d.ts or a wrong entry in ../package.json fails the tests.
 import { createApp, effectScope, ref } from 'vue';
 import { createStore } from 'vuex';
 import {
@@ -13,9 +14,9 @@ import {
   type Status,
   type Store,
   type VmmEvent,
-} from '../js/index.js';
-import { createVmm, useCollection, useDocument, useStatus, useVmm, VmmKey } from '../js/vue.js';
-import { createVmmVuexPlugin, type VmmVuexState } from '../js/vuex.js';
+} from 'vmm-client';
+import { createVmm, useCollection, useDocument, useStatus, useVmm, VmmKey } from 'vmm-client/vue';
+import { createVmmVuexPlugin, type VmmVuexState } from 'vmm-client/vuex';
 
 async function app(): Promise<void> {
   await init();

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { createApp, effectScope, nextTick, ref, shallowRef } from 'vue';
+import { createVmm, useCollection, useDocument, useStatus, useVmm } from 'vmm-client/vue';
 import { FakeStore } from './fake-store.mjs';
-import { load, settle } from './target.mjs';
-
-const { createVmm, useCollection, useDocument, useStatus, useVmm } = await load('vue.js');
+import { settle } from './settle.mjs';
 
 const task = (n, title = `task ${n}`) => ({ _id: `t${n}`, title });
 

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { createStore } from 'vuex';
+import { ConflictError } from 'vmm-client/errors';
+import { createVmmVuexPlugin } from 'vmm-client/vuex';
 import { FakeStore } from './fake-store.mjs';
-import { load, settle } from './target.mjs';
-
-const { createVmmVuexPlugin } = await load('vuex.js');
-const { ConflictError } = await load('errors.js');
+import { settle } from './settle.mjs';
 
 test('the Vuex plugin mirrors a collection and the status', async () => {
   const store = new FakeStore({ status: 'connecting' });

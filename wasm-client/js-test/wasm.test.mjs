@@ -1,20 +1,83 @@
-// The real wasm of the built package instantiates (only when VMM_CLIENT_JS points at a built
-// package, as `make test-js` does). This caught a wasm-opt (binaryen 108) that broke the
-// externref table export: every browser then stayed on "connecting".
-import { test } from 'node:test';
+// The built package as an application loads it: the real wasm (built by `make wasm-pkg` into
+// ../wasm/), through the entry points. `make test-js` sets VMM_REQUIRE_WASM=1, so that a missing
+// build fails rather than skips. This caught a wasm-opt (binaryen 108) that broke the externref
+// table export: every browser then stayed on "connecting".
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createApp } from 'vue';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const js = process.env.VMM_CLIENT_JS;
-const pkg = js ? resolve(here, js, '..') : null;
+const wasmFile = fileURLToPath(import.meta.resolve('vmm-client/vmm_client_bg.wasm'));
+const built = existsSync(wasmFile);
+const skip = built ? false : 'wasm/ is not built (make wasm-pkg)';
 
-test('the built package wasm instantiates and exports connect_store', { skip: !pkg || !existsSync(resolve(pkg ?? '.', 'vmm_client_bg.wasm')) ? 'no built package' : false }, async () => {
-  const glue = await import(pathToFileURL(resolve(pkg, 'vmm_client.js')).href);
-  glue.initSync({ module: readFileSync(resolve(pkg, 'vmm_client_bg.wasm')) });
+test('the wasm is built', { skip: built || process.env.VMM_REQUIRE_WASM === '1' ? false : skip }, () => {
+  assert.ok(built, `${wasmFile} is missing: make wasm-pkg`);
+});
+
+// Node has no WebSocket before v22 and the tests need no broker: a socket that never opens, so a
+// store stays `connecting`.
+const sockets = [];
+globalThis.WebSocket = class SilentSocket {
+  constructor(url, protocol) {
+    Object.assign(this, { url, protocol, readyState: 0, binaryType: 'blob' });
+    sockets.push(this);
+  }
+  send() {}
+  close() {
+    this.readyState = 3;
+  }
+};
+
+// `init()` alone would fetch the .wasm next to the glue, which Node's fetch cannot read from disk.
+const load = async () => {
+  const entry = await import('vmm-client');
+  await entry.init({ module_or_path: readFileSync(wasmFile) });
+  return entry;
+};
+
+test('init loads the wasm once, also when called again before it finished', { skip }, async () => {
+  const { init } = await import('vmm-client');
+  const first = init({ module_or_path: readFileSync(wasmFile) });
+  assert.equal(init(), first, 'the same promise');
+  await first;
+  const glue = await import('vmm-client/wasm');
   assert.equal(typeof glue.connect_store, 'function');
-  // No WebSocket in Node 20: connecting must fail with a typed error, not a wasm trap.
-  assert.throws(() => glue.connect_store({ url: 'ws://127.0.0.1:1', clientId: 'x', requestTimeout: 0, collections: ['bad name!'] }), (e) => e.name === 'ValidationError');
+});
+
+test('the errors the wasm builds are the classes the package exports', { skip }, async () => {
+  const { connect, ValidationError, VmmError } = await load();
+  const errors = await import('vmm-client/errors');
+  assert.equal(errors.ValidationError, ValidationError);
+
+  await assert.rejects(connect({ url: 'ws://127.0.0.1:1', clientId: 'x', collections: ['bad name!'] }), (e) => {
+    return e instanceof ValidationError && e instanceof VmmError && e.name === 'ValidationError';
+  });
+
+  const store = await connect({ url: 'ws://127.0.0.1:1', clientId: 'alice', requestTimeout: 0 });
+  try {
+    assert.equal(store.status, 'connecting');
+    assert.equal(sockets.at(-1).protocol, 'mqtt');
+    await assert.rejects(store.request('tasks', { op: 'insert', id: 't1', doc: { $bad: 1 } }), (e) => {
+      return e instanceof errors.ValidationError && e.code === 'invalid_document';
+    });
+  } finally {
+    store.close();
+  }
+});
+
+test('createVmm with options connects through the package entry and provides the store', { skip }, async () => {
+  await load();
+  const { createVmm, useVmm } = await import('vmm-client/vue');
+  const app = createApp({ render: () => null });
+  const vmm = createVmm({ url: 'ws://127.0.0.1:1', clientId: 'carol', collections: ['tasks'] });
+  app.use(vmm);
+  const store = await vmm.ready;
+  try {
+    assert.equal(store.clientId, 'carol');
+    assert.equal(app.runWithContext(() => useVmm()).value, store);
+  } finally {
+    store.close();
+  }
 });

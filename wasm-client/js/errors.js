@@ -1,9 +1,11 @@
 // The errors a vmm request can end with, one class per kind of reject code (PROTOCOL.md §13.2),
 // so that an application can branch on `instanceof` or on the stable `code`.
 //
-// The wasm side builds them through `errorFor` (a wasm-bindgen snippet of this very file), and the
-// package's `js/errors.js` re-exports that snippet (scripts/package.mjs), so there is one set of
-// classes and `instanceof` holds. Keep this file free of imports: wasm-bindgen copies it alone.
+// The wasm side builds them through `errorFor` of this very file: src/errors.rs imports it with
+// `raw_module = "../js/errors.js"`, which wasm-bindgen writes as is into wasm/vmm_client.js (no
+// copy as a snippet), so the bindings and the application load one module, one set of classes,
+// and `instanceof` holds. (The browser tests find it too: wasm-bindgen-test-runner serves paths it
+// did not generate from the crate folder.)
 
 /** Every error of a vmm request. `code` is a reject code of PROTOCOL.md §13.2, or `aborted`/`timeout`. */
 export class VmmError extends Error {

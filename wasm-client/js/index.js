@@ -1,6 +1,6 @@
-// The package entry (`import { connect } from 'vmm-client'`). In the package this file is
-// `js/index.js` and the wasm-bindgen output sits one level up (scripts/package.mjs).
-import wasmInit, { connect_store } from '../vmm_client.js';
+// The package entry (`import { connect } from 'vmm-client'`). wasm-pack builds the bindings into
+// the git-ignored `wasm/` beside this folder (`make wasm-pkg`).
+import wasmInit, { connect_store } from '../wasm/vmm_client.js';
 
 export {
   VmmError,

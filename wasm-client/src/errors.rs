@@ -6,7 +6,7 @@
 use vmm_protocol::{Code, Violation};
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/js/errors.js")]
+#[wasm_bindgen(raw_module = "../js/errors.js")]
 extern "C" {
     #[wasm_bindgen(js_name = errorFor)]
     fn error_for(code: &str, message: &str, details: JsValue) -> JsValue;

@@ -3,9 +3,9 @@
 // with playwright-core, and offers expect-style helpers. Nothing here downloads anything, and no
 // port is fixed except the services' (Mosquitto, FerretDB; started by scripts/services.sh).
 //
-// Environment: VMM_MQTT_URL (mqtt://host:port, for the bridge and the readiness probe),
-// VMM_MONGODB_URI, VMM_WS_URL (what the browser connects to; default ws://127.0.0.1:9001, or the
-// port in VMM_WS_PORT), VMM_BRIDGE_BIN (default target/debug/vmm-bridge), CHROMIUM (default
+// Environment, set by scripts/test-e2e.sh (from scripts/lib.sh, where the default ports are):
+// VMM_MQTT_URL (mqtt://host:port, for the bridges), VMM_MONGODB_URI, VMM_WS_URL (what the browser
+// connects to). Optional: VMM_BRIDGE_BIN (default target/debug/vmm-bridge), CHROMIUM (default
 // /usr/bin/chromium), E2E_DIST (default www/dist).
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
@@ -22,9 +22,14 @@ export const screenshotDir = path.join(here, 'screenshots');
 const bridgeBin = process.env.VMM_BRIDGE_BIN || path.join(root, 'target/debug/vmm-bridge');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 
-export const mqttUrl = process.env.VMM_MQTT_URL || `mqtt://127.0.0.1:${process.env.VMM_MQTT_PORT || 1883}`;
-export const mongoUri = process.env.VMM_MONGODB_URI || `mongodb://127.0.0.1:${process.env.VMM_MONGO_PORT || 27017}`;
-export const wsUrl = process.env.VMM_WS_URL || `ws://127.0.0.1:${process.env.VMM_WS_PORT || 9001}`;
+function fromScript(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with make test-e2e (scripts/test-e2e.sh sets it)`);
+  return value;
+}
+export const mqttUrl = fromScript('VMM_MQTT_URL');
+export const mongoUri = fromScript('VMM_MONGODB_URI');
+export const wsUrl = fromScript('VMM_WS_URL');
 
 /** One run's unique base name: letters and digits only (a topic prefix and a database name). */
 export const runId = `e2e${process.pid}${Date.now() % 1e6}`;

@@ -44,7 +44,8 @@ export function readConfig(href = window.location.href) {
   return {
     clientId: clientIdFrom(params),
     board: param(params, 'board', 'tasks'),
-    url: param(params, 'ws', 'ws://127.0.0.1:9001'),
+    // `make demo` builds the app with the broker it started (VITE_VMM_WS_URL).
+    url: param(params, 'ws', import.meta.env.VITE_VMM_WS_URL || 'ws://127.0.0.1:9001'),
     prefix: param(params, 'prefix', 'vmm'),
   };
 }
