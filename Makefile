@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: bench demo test-e2e wasm-tools wasm-pkg npm test-wasm test-js size help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+.PHONY: bench demo test-e2e wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
 
 demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
 	bash scripts/demo.sh
@@ -80,7 +80,10 @@ test-e2e: services wasm-pkg npm ## End-to-end tests of the demo in headless Chro
 size: wasm-pkg ## Gzipped size of the wasm and its JS glue against mqtt.js (fetched once); the breakdown when over the goal
 	bash scripts/size.sh
 
+vectors: ## Regenerate the generated conformance vectors (protocol/vectors/src/*.py); fails if one differs from the file in the tree
+	bash scripts/vectors.sh
+
 bench: ## Benchmarks: the bridge (release) against the driver on private services; writes docs/BENCHMARKS.md (VMM_BENCH_QUICK=1: small, short)
 	bash scripts/bench.sh
 
-test: fmt-check lint core-deps-check wasm-check services test-rust test-wasm test-js test-e2e ## Everything CI runs
+test: fmt-check lint core-deps-check wasm-check vectors services test-rust test-wasm test-js test-e2e ## Everything CI runs
