@@ -12,8 +12,10 @@ source "$root/scripts/lib.sh"
 port=$VMM_DEMO_PORT
 http_addr=127.0.0.1:$VMM_DEMO_HTTP_PORT
 
+# Captured, not piped into `grep -q`: with pipefail, grep leaving early would fail the pipeline
+# (SIGPIPE) and services that other people are using would be stopped on Ctrl+C.
 services_were_running=false
-if bash scripts/services.sh status | grep -q ' running'; then services_were_running=true; fi
+if [[ $(bash scripts/services.sh status) == *' running (pid '* ]]; then services_were_running=true; fi
 pids=()
 cleanup() {
   trap - INT TERM EXIT
