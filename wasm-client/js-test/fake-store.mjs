@@ -5,7 +5,9 @@
 // - `watch` and `watchObject` are idempotent: asking twice subscribes once (`watched`,
 //   `watchedObjects` are the subscriptions);
 // - `onStatus` listeners get `listener(status)` whenever the status or `pendingCount` changed
-//   since they were last told, and only then.
+//   since they were last told, and only then;
+// - `onCollection` listeners get the changed objects as `[{ key, id, doc }]` (`doc` null when
+//   gone), and `entries`/`list` are in key order.
 const key = (id) => JSON.stringify(id);
 
 export class FakeStore {
@@ -100,8 +102,16 @@ export class FakeStore {
     return this._entry(collection, id)?.doc;
   }
 
+  /** In key order, like the real store (its keys are id keys; here the id as JSON). */
   list(collection) {
-    return [...(this._collections.get(collection)?.values() ?? [])].filter((e) => e.doc).map((e) => e.doc);
+    return this.entries(collection).map((e) => e.doc);
+  }
+
+  entries(collection) {
+    return [...(this._collections.get(collection)?.entries() ?? [])]
+      .filter(([, e]) => e.doc)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, e]) => ({ key: k, id: e.doc._id, doc: e.doc }));
   }
 
   meta(collection, id) {
@@ -155,10 +165,12 @@ export class FakeStore {
 
   _set(collection, id, doc, meta) {
     if (!this._collections.has(collection)) this._collections.set(collection, new Map());
-    this._collections.get(collection).set(key(id), { doc: doc && structuredClone(doc), meta });
-    // Listeners are called at once, inside the call that changed the view (simpler for the tests;
-    // the wasm store calls them from a timer, once per batch).
-    for (const listener of [...(this._collectionListeners.get(collection) ?? [])]) listener();
+    const stored = doc && structuredClone(doc);
+    this._collections.get(collection).set(key(id), { doc: stored, meta });
+    const changes = [{ key: key(id), id, doc: stored ?? null }];
+    // Listeners are called at once, inside the call that changed the view, with that one change
+    // (simpler for the tests; the wasm store calls them from a timer, once per batch).
+    for (const listener of [...(this._collectionListeners.get(collection) ?? [])]) listener(changes);
     for (const listener of [...(this._documentListeners.get(`${collection}\u0000${key(id)}`) ?? [])]) listener();
   }
 }

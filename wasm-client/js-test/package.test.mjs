@@ -54,7 +54,7 @@ test('the published files are the JS layer, its types and the built wasm', { ski
     execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkgDir, encoding: 'utf8' }),
   );
   const files = report.files.map((f) => f.path).sort();
-  const js = ['errors', 'index', 'schedule', 'vue', 'vuex'].map((n) => `js/${n}.js`);
+  const js = ['errors', 'index', 'schedule', 'view', 'vue', 'vuex'].map((n) => `js/${n}.js`);
   const types = ['errors', 'index', 'vue', 'vuex'].map((n) => `js/${n}.d.ts`);
   const wasm = ['vmm_client.js', 'vmm_client.d.ts', 'vmm_client_bg.wasm', 'vmm_client_bg.wasm.d.ts'].map((n) => `wasm/${n}`);
   assert.deepEqual(files, ['README.md', ...js, ...types, 'package.json', ...wasm].sort());

@@ -47,17 +47,23 @@ test('the composables watch their collection or object on every mount; the store
   }
 });
 
-test('useCollection re-reads a burst of changes once', async () => {
+test('useCollection reads the collection once and then applies each change without re-reading it', async () => {
   const store = new FakeStore();
+  store.put('tasks', task(5));
   let reads = 0;
-  const list = store.list.bind(store);
-  store.list = (name) => (reads++, list(name));
+  for (const name of ['list', 'entries']) {
+    const read = store[name].bind(store);
+    store[name] = (c) => (reads++, read(c));
+  }
   const scope = effectScope();
   const docs = scope.run(() => useCollection('tasks', store));
   for (let n = 0; n < 50; n++) store.put('tasks', task(n));
+  store.put('tasks', { ...task(7), title: 'renamed' });
   await settle();
+  assert.equal(reads, 1, 'read once, at the start');
   assert.equal(docs.value.length, 50);
-  assert.equal(reads, 2, 'once at the start, once for the burst');
+  assert.deepEqual(docs.value, store.list('tasks'), 'the same documents in the same order as the store');
+  assert.equal(docs.value.find((d) => d._id === task(7)._id).title, 'renamed');
   scope.stop();
 });
 

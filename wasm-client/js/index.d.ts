@@ -59,6 +59,21 @@ export interface Meta {
   lastError?: { code: string; message: string };
 }
 
+/** One object of `Store.entries`, and one change of an `onCollection` batch. */
+export interface Entry {
+  /** The id key (§3.3 of the protocol): the order of `list` and `entries`. */
+  key: string;
+  id: Id;
+  doc: Doc;
+}
+
+/** A change of an `onCollection` batch: the object's new view, `null` when it is gone. */
+export interface Change {
+  key: string;
+  id: Id;
+  doc: Doc | null;
+}
+
 export type Status = 'connecting' | 'online' | 'offline' | 'resyncing';
 
 /** The optimistic store of one connection (a wasm-bindgen class). */
@@ -72,9 +87,15 @@ export interface Store {
   request(collection: string, op: Op): Promise<VmmEvent>;
   get(collection: string, id: Id): Doc | undefined;
   list(collection: string): Doc[];
+  /** The collection as `[{ key, id, doc }]` in id key order: the shape of `onCollection`'s changes. */
+  entries(collection: string): Entry[];
   meta(collection: string, id: Id): Meta | undefined;
-  /** Called after any change of the collection's view; returns the unsubscribe function. */
-  onCollection(collection: string, listener: () => void): () => void;
+  /**
+   * Called after changes of the collection's view, once per batch (at most once per frame), with
+   * the changed objects (`doc` null when gone; an empty array when the collection finished
+   * loading); returns the unsubscribe function.
+   */
+  onCollection(collection: string, listener: (changes: Change[]) => void): () => void;
   onDocument(collection: string, id: Id, listener: () => void): () => void;
   /** Called when the status or `pendingCount` changes; returns the unsubscribe function. */
   onStatus(listener: (status: Status) => void): () => void;

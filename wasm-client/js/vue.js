@@ -15,6 +15,7 @@ import {
   watch,
 } from 'vue';
 import { batched } from './schedule.js';
+import { CollectionView } from './view.js';
 
 /** The injection key under which `createVmm` provides a `ShallowRef<Store | null>`. */
 export const VmmKey = Symbol('vmm');
@@ -89,9 +90,11 @@ export function useVmm() {
 }
 
 /**
- * The documents of a collection (the optimistic view, pending changes included), as a shallow
- * ref replaced on every change of the collection. Watches the collection. Empty until connected.
- * For a document's pending state use `useDocument` or `store.meta(name, doc._id)`.
+ * The documents of a collection (the optimistic view, pending changes included), in id key order,
+ * as a shallow ref replaced (with a new array) on every batch of changes of the collection. Watches
+ * the collection. Empty until connected. The collection is read once; after that each batch costs
+ * its changes (see `CollectionView`). For a document's pending state use `useDocument` or
+ * `store.meta(name, doc._id)`.
  * @param {import('vue').MaybeRefOrGetter<string>} name
  * @param {StoreSource} [store] defaults to the store of `createVmm`
  */
@@ -102,16 +105,12 @@ export function useCollection(name, store) {
     [() => toValue(name)],
     (s, collection) => {
       s.watch(collection);
-      const read = () => {
-        docs.value = s.list(collection);
-      };
-      read();
-      const later = batched(read);
-      const off = s.onCollection(collection, later);
-      return () => {
-        later.cancel();
-        off();
-      };
+      const view = new CollectionView(s.entries(collection));
+      docs.value = view.list();
+      // The store calls collection listeners from a timer, once per batch: apply at once.
+      return s.onCollection(collection, (changes) => {
+        if (view.apply(changes)) docs.value = view.list();
+      });
     },
     () => {
       docs.value = [];

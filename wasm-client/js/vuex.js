@@ -1,6 +1,7 @@
 // Vuex 4 integration: a plugin that mirrors the store's status and some collections into a
 // namespaced module, and turns requests into an action. It needs nothing from vuex itself.
 import { batched } from './schedule.js';
+import { CollectionView } from './view.js';
 
 /**
  * `createStore({ plugins: [createVmmVuexPlugin(store, { collections: ['tasks'] })] })` registers
@@ -20,14 +21,21 @@ export function createVmmVuexPlugin(store, { namespace = 'vmm', collections = []
     const mirrored = new Map();
     const commitStatus = () =>
       vuex.commit(`${namespace}/setStatus`, { status: store.status, pendingCount: store.pendingCount });
-    const commitCollection = (name) =>
-      vuex.commit(`${namespace}/setCollection`, { name, docs: Object.freeze(store.list(name)) });
+    const commitCollection = (name, view) =>
+      vuex.commit(`${namespace}/setCollection`, { name, docs: Object.freeze(view.list()) });
 
+    // Each collection is read once; then each batch of changes costs its changes (CollectionView).
     const mirror = (name) => {
       if (mirrored.has(name)) return;
       store.watch(name);
-      commitCollection(name);
-      mirrored.set(name, store.onCollection(name, batched(() => commitCollection(name))));
+      const view = new CollectionView(store.entries(name));
+      commitCollection(name, view);
+      mirrored.set(
+        name,
+        store.onCollection(name, (changes) => {
+          if (view.apply(changes)) commitCollection(name, view);
+        }),
+      );
     };
 
     vuex.registerModule(namespace, {
