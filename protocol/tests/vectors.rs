@@ -412,72 +412,83 @@ fn replica_vectors() {
         let mut vars = Vars::default();
         let mut now = 0;
         for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
-            let at = format!("{n}, step {i}");
-            if let Some(t) = step.get("now").and_then(Value::as_u64) {
-                now = t;
-            }
-            if let Some(c) = step.get("watch") {
-                replica.watch_collection(now, c.as_str().unwrap()).unwrap();
-            } else if step.get("connect").is_some() {
-                replica.connected(now);
-            } else if step.get("disconnect").is_some() {
-                replica.disconnected();
-            } else if let Some(t) = step.get("tick") {
-                now = t.as_u64().unwrap();
-                replica.handle_timeout(now);
-            } else if let Some(r) = step.get("request") {
-                let result = replica.request(now, r["collection"].as_str().unwrap(), vars.substitute(&r["op"]));
-                match (result, step.get("error")) {
-                    (Ok(rid), None) => {
-                        let var = step["bind"].as_str().unwrap_or_else(|| panic!("{at}: a request step binds its rid"));
-                        assert!(vars.matches(&json!(var), &json!(rid)), "{at}");
-                    }
-                    (Err(e), Some(code)) => assert_eq!(e.code().as_str(), code, "{at}: {e}"),
-                    (got, want) => panic!("{at}: got {got:?}, want error {want:?}"),
-                }
-            } else if let Some(r) = step.get("receive") {
-                let payload = serde_json::to_vec(&vars.substitute(&r["message"])).unwrap();
-                let result = replica.handle(now, r["topic"].as_str().unwrap(), &payload);
-                match step.get("error") {
-                    None => result.unwrap_or_else(|e| panic!("{at}: {e}")),
-                    Some(code) => assert_eq!(result.unwrap_err().code().as_str(), code, "{at}"),
-                }
-            } else if let Some(expected) = step.get("sent") {
-                let sent: Vec<Value> = std::iter::from_fn(|| replica.poll_transmit())
-                    .map(|t| json!({"topic": t.topic, "message": serde_json::from_slice::<Value>(&t.payload).unwrap()}))
-                    .collect();
-                assert!(vars.matches(expected, &Value::Array(sent.clone())), "{at}: sent {}", Value::Array(sent));
-            } else if let Some(expected) = step.get("outcomes") {
-                let got: Vec<Value> = std::iter::from_fn(|| replica.poll_notice())
-                    .filter_map(|notice| match notice {
-                        Notice::Confirmed { rid, event } => Some(json!({"confirmed": rid, "version": event.version})),
-                        Notice::RolledBack { rid, code, current, .. } => {
-                            Some(json!({"rolled_back": rid, "code": code.as_str(), "current": current}))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                assert!(vars.matches(expected, &Value::Array(got.clone())), "{at}: outcomes {}", Value::Array(got));
-            } else if let Some(v) = step.get("view") {
-                let id = Id::from_value(&v["id"]).unwrap();
-                let got = replica.get(v["collection"].as_str().unwrap(), &id).map_or(Value::Null, Value::Object);
-                assert_eq!(got, v["doc"], "{at}: view");
-            } else if let Some(m) = step.get("meta") {
-                let id = Id::from_value(&m["id"]).unwrap();
-                let meta = replica.meta(m["collection"].as_str().unwrap(), &id);
-                let got = meta.map_or(Value::Null, |m| json!({"version": m.version, "pending": m.pending}));
-                assert_eq!(got, json!({"version": m["version"], "pending": m["pending"]}), "{at}: meta");
-            } else if let Some(s) = step.get("status") {
-                let want = match s.as_str().unwrap() {
-                    "offline" => Status::Offline,
-                    "resyncing" => Status::Resyncing,
-                    "online" => Status::Online,
-                    other => panic!("{at}: unknown status {other}"),
-                };
-                assert_eq!(replica.status(), want, "{at}");
-            } else if !step.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("now")) {
-                panic!("{at}: unknown step {step}");
-            }
+            replica_step(&mut replica, &mut vars, &mut now, step, &format!("{n}, step {i}"));
         }
+    }
+}
+
+/// Runs one step of a replica script (the step kinds are listed in replica.json's description).
+fn replica_step(replica: &mut Replica, vars: &mut Vars, now: &mut u64, step: &Value, at: &str) {
+    if let Some(t) = step.get("now").and_then(Value::as_u64) {
+        *now = t;
+    }
+    if let Some(c) = step.get("watch") {
+        replica.watch_collection(*now, c.as_str().unwrap()).unwrap();
+    } else if let Some(o) = step.get("watch_object") {
+        replica.watch_object(*now, o["collection"].as_str().unwrap(), &Id::from_value(&o["id"]).unwrap()).unwrap();
+    } else if let Some(expected) = step.get("follow") {
+        let got: Vec<Value> = std::iter::from_fn(|| replica.poll_follow())
+            .map(|(collection, id)| json!({"collection": collection, "id": id.to_value()}))
+            .collect();
+        assert_eq!(&Value::Array(got), expected, "{at}: follow");
+    } else if step.get("connect").is_some() {
+        replica.connected(*now);
+    } else if step.get("disconnect").is_some() {
+        replica.disconnected();
+    } else if let Some(t) = step.get("tick") {
+        *now = t.as_u64().unwrap();
+        replica.handle_timeout(*now);
+    } else if let Some(r) = step.get("request") {
+        let result = replica.request(*now, r["collection"].as_str().unwrap(), vars.substitute(&r["op"]));
+        match (result, step.get("error")) {
+            (Ok(rid), None) => {
+                let var = step["bind"].as_str().unwrap_or_else(|| panic!("{at}: a request step binds its rid"));
+                assert!(vars.matches(&json!(var), &json!(rid)), "{at}");
+            }
+            (Err(e), Some(code)) => assert_eq!(e.code().as_str(), code, "{at}: {e}"),
+            (got, want) => panic!("{at}: got {got:?}, want error {want:?}"),
+        }
+    } else if let Some(r) = step.get("receive") {
+        let payload = serde_json::to_vec(&vars.substitute(&r["message"])).unwrap();
+        let result = replica.handle(*now, r["topic"].as_str().unwrap(), &payload);
+        match step.get("error") {
+            None => result.unwrap_or_else(|e| panic!("{at}: {e}")),
+            Some(code) => assert_eq!(result.unwrap_err().code().as_str(), code, "{at}"),
+        }
+    } else if let Some(expected) = step.get("sent") {
+        let sent: Vec<Value> = std::iter::from_fn(|| replica.poll_transmit())
+            .map(|t| json!({"topic": t.topic, "message": serde_json::from_slice::<Value>(&t.payload).unwrap()}))
+            .collect();
+        assert!(vars.matches(expected, &Value::Array(sent.clone())), "{at}: sent {}", Value::Array(sent));
+    } else if let Some(expected) = step.get("outcomes") {
+        let got: Vec<Value> = std::iter::from_fn(|| replica.poll_notice())
+            .filter_map(|notice| match notice {
+                Notice::Confirmed { rid, event } => Some(json!({"confirmed": rid, "version": event.version})),
+                Notice::RolledBack { rid, code, current, .. } => {
+                    Some(json!({"rolled_back": rid, "code": code.as_str(), "current": current}))
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(vars.matches(expected, &Value::Array(got.clone())), "{at}: outcomes {}", Value::Array(got));
+    } else if let Some(v) = step.get("view") {
+        let id = Id::from_value(&v["id"]).unwrap();
+        let got = replica.get(v["collection"].as_str().unwrap(), &id).map_or(Value::Null, Value::Object);
+        assert_eq!(got, v["doc"], "{at}: view");
+    } else if let Some(m) = step.get("meta") {
+        let id = Id::from_value(&m["id"]).unwrap();
+        let meta = replica.meta(m["collection"].as_str().unwrap(), &id);
+        let got = meta.map_or(Value::Null, |m| json!({"version": m.version, "pending": m.pending}));
+        assert_eq!(got, json!({"version": m["version"], "pending": m["pending"]}), "{at}: meta");
+    } else if let Some(s) = step.get("status") {
+        let want = match s.as_str().unwrap() {
+            "offline" => Status::Offline,
+            "resyncing" => Status::Resyncing,
+            "online" => Status::Online,
+            other => panic!("{at}: unknown status {other}"),
+        };
+        assert_eq!(replica.status(), want, "{at}");
+    } else if !step.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("now")) {
+        panic!("{at}: unknown step {step}");
     }
 }

@@ -245,10 +245,28 @@ case("a message that does not belong on its topic is refused and changes nothing
     {"view": {"collection": C, "id": "t1", "doc": T1(n=0)}},
 ])
 
+N = "notes"
+case("a change of an object the replica does not follow waits for its event subscription, then goes out", loaded([]) + [
+    {"request": {"collection": N, "op": {"op": "insert", "id": "n1", "doc": {"text": "hi"}}}, "bind": "~r1"},
+    {"view": {"collection": N, "id": "n1", "doc": {"_id": "n1", "text": "hi"}}},
+    {"follow": [{"collection": N, "id": "n1"}]},
+    {"sent": []},
+    {"watch_object": {"collection": N, "id": "n1"}},
+    {"sent": [
+        {"topic": "vmm/v1/load/alice/notes", "message": {"type": "load", "lid": "~l2", "collection": N, "ids": ["n1"]}},
+        {"topic": "vmm/v1/req/alice/notes", "message": {"type": "request", "rid": "~r1", "collection": N, "id": "n1", "base": 0, "op": "insert", "doc": {"_id": "n1", "text": "hi"}}},
+    ]},
+    {"receive": {"topic": "vmm/v1/evt/notes/s:n1", "message": {"type": "event", "collection": N, "id": "n1", "prev": 0, "version": 1, "client": "alice", "rid": "~r1", "op": "insert", "doc": {"_id": "n1", "text": "hi"}}}},
+    {"outcomes": [{"confirmed": "~r1", "version": 1}]},
+    {"request": {"collection": C, "op": {"op": "insert", "id": "t1", "doc": {}}}, "bind": "~r2"},
+    {"follow": []},
+    {"sent": [{"topic": REQ, "message": request("~r2", 0, "insert", doc=T1())}]},
+])
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "replica.json")
 with open(out, "w") as f:
     json.dump({
-        "description": "Replica scripts (PROTOCOL.md §5, §6, §11, §12). Each case configures a replica for `client` (defaults of the spec; `request_timeout` overrides) and runs `steps` in order. Steps: {now} sets the clock; {watch: collection}; {connect}; {disconnect}; {tick: t} sets the clock and fires timers; {request: {collection, op}, bind|error} makes a change (op is a request without type, rid, collection and base) and binds its rid or expects the error code; {receive: {topic, message}, error?, invalid?} delivers a message (`invalid: true` marks a message that deliberately breaks its schema); {sent: [...]} takes every message published since the last `sent` and compares them, in order, as {topic, message}; {outcomes: [...]} takes every confirmation ({confirmed: rid, version}) and rollback ({rolled_back: rid, code, current}) since the last `outcomes`; {view: {collection, id, doc}} checks the optimistic view (null: absent); {meta: {collection, id, version, pending}}; {status: offline|resyncing|online}. Strings starting with `~` are variables: in expected messages they bind to the actual value the first time (request and load ids are the implementation's), in received messages they are replaced by their value. Timings follow the spec's SHOULDs: resend after 10 s, failure again after 5 s, load page again after 10 s, all doubling up to 60 s.",
+        "description": "Replica scripts (PROTOCOL.md §5, §6, §11, §12). Each case configures a replica for `client` (defaults of the spec; `request_timeout` overrides) and runs `steps` in order. Steps: {now} sets the clock; {watch: collection}; {connect}; {disconnect}; {tick: t} sets the clock and fires timers; {request: {collection, op}, bind|error} makes a change (op is a request without type, rid, collection and base) and binds its rid or expects the error code; {receive: {topic, message}, error?, invalid?} delivers a message (`invalid: true` marks a message that deliberately breaks its schema); {sent: [...]} takes every message published since the last `sent` and compares them, in order, as {topic, message}; {outcomes: [...]} takes every confirmation ({confirmed: rid, version}) and rollback ({rolled_back: rid, code, current}) since the last `outcomes`; {view: {collection, id, doc}} checks the optimistic view (null: absent); {meta: {collection, id, version, pending}}; {status: offline|resyncing|online}; {follow: [{collection, id}]} takes every object the replica asked to follow since the last `follow` (§2.2: a requester holds an object's event subscription before it sends a request for it); {watch_object: {collection, id}} tells the replica the object's event subscription is held. Strings starting with `~` are variables: in expected messages they bind to the actual value the first time (request and load ids are the implementation's), in received messages they are replaced by their value. Timings follow the spec's SHOULDs: resend after 10 s, failure again after 5 s, load page again after 10 s, all doubling up to 60 s.",
         "cases": cases,
     }, f, indent=1, ensure_ascii=False)
     f.write("\n")
