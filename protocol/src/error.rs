@@ -35,6 +35,27 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in the order of §13.2.
+    pub const ALL: [Code; 11] = [
+        Code::Malformed,
+        Code::TooLarge,
+        Code::InvalidDocument,
+        Code::InvalidUpdate,
+        Code::Forbidden,
+        Code::Conflict,
+        Code::NotFound,
+        Code::Refused,
+        Code::Internal,
+        Code::Aborted,
+        Code::Timeout,
+    ];
+
+    /// Reads a code as it is written on the wire; `None` for any other text. The same as the
+    /// serde form, without linking serde_json's `Value` deserializer into the browser's wasm.
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|code| code.as_str() == text)
+    }
+
     /// The code as it is written on the wire (`"invalid_update"`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,3 +135,25 @@ impl Violation {
 
 /// The result type of this crate.
 pub type Result<T, E = Violation> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reads_back_every_code_as_serde_writes_it() {
+        for code in Code::ALL {
+            let wire = serde_json::to_value(code).unwrap();
+            assert_eq!(wire, code.as_str());
+            assert_eq!(Code::parse(code.as_str()), Some(code));
+            assert_eq!(serde_json::from_value::<Code>(wire).ok(), Some(code));
+        }
+    }
+
+    #[test]
+    fn parse_refuses_any_other_spelling() {
+        for text in ["", "Malformed", "MALFORMED", "not-found", "notFound", " conflict", "conflict ", "timeouts"] {
+            assert_eq!(Code::parse(text), None, "{text:?}");
+        }
+    }
+}

@@ -93,7 +93,9 @@ impl Message {
 
     /// The message as a compact JSON payload.
     pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_value()).expect("a JSON value always serialises")
+        // Cannot fail (a Value's keys are strings); not `expect`, which would link the formatting
+        // of serde_json's errors.
+        serde_json::to_vec(&self.to_value()).unwrap_or_default()
     }
 
     /// The message's `type`.

@@ -57,8 +57,7 @@ impl Reject {
         }
         let id = if f.has("id") { Some(f.id("id")?) } else { None };
         let code_text = f.string("code")?;
-        let code: Code = serde_json::from_value(Value::String(code_text.clone()))
-            .ok()
+        let code = Code::parse(&code_text)
             .filter(|c| !matches!(c, Code::Aborted | Code::Timeout))
             .ok_or_else(|| Violation::malformed(format!("unknown reject code {code_text:?}")).at("code"))?;
         let message = f.string("message")?;
