@@ -1,7 +1,7 @@
 //! The walk behind [`canonicalize`](super::canonicalize): field names, depth, numbers, and the
 //! hand-off of wrappers to the `wrapper` module.
 
-use super::{is_wrapper, wrapper, Document, Value};
+use super::{is_wrapper, wrapper, Value};
 use crate::error::{Result, Violation};
 use crate::limits::Limits;
 
@@ -42,38 +42,39 @@ fn join(parent: String, segment: &str) -> String {
     }
 }
 
-pub(super) fn walk(value: Value, limits: &Limits) -> Result<Value> {
+/// Canonicalises in place: only wrappers are replaced, so documents keep their maps (no field is
+/// moved or hashed again).
+pub(super) fn walk(value: &mut Value, limits: &Limits) -> Result<()> {
     walk_at(value, &Loc::Root, 0, limits)
 }
 
 /// `level` is the number of documents and arrays around `value`.
-fn walk_at(value: Value, loc: &Loc<'_>, level: usize, limits: &Limits) -> Result<Value> {
+fn walk_at(value: &mut Value, loc: &Loc<'_>, level: usize, limits: &Limits) -> Result<()> {
     match value {
         Value::Number(n) => number(n).map_err(|e| loc.locate(e)),
         Value::Array(items) => {
             check_depth(level + 1, loc, limits)?;
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| walk_at(item, &Loc::Index(loc, i), level + 1, limits))
-                .collect::<Result<Vec<_>>>()
-                .map(Value::Array)
+            for (i, item) in items.iter_mut().enumerate() {
+                walk_at(item, &Loc::Index(loc, i), level + 1, limits)?;
+            }
+            Ok(())
         }
-        Value::Object(map) if is_wrapper(&map) => wrapper::canonicalize(map).map_err(|e| loc.locate(e)),
+        Value::Object(map) if is_wrapper(map) => {
+            *value = wrapper::canonicalize(std::mem::take(map)).map_err(|e| loc.locate(e))?;
+            Ok(())
+        }
         Value::Object(map) => {
             check_depth(level + 1, loc, limits)?;
-            let mut out = Document::with_capacity(map.len());
-            for (key, child) in map {
-                let child_loc = Loc::Key(loc, &key);
-                if let Some(problem) = field_name_problem(&key) {
+            for (key, child) in map.iter_mut() {
+                let child_loc = Loc::Key(loc, key);
+                if let Some(problem) = field_name_problem(key) {
                     return Err(child_loc.locate(Violation::invalid_document(problem)));
                 }
-                let child = walk_at(child, &child_loc, level + 1, limits)?;
-                out.insert(key, child);
+                walk_at(child, &child_loc, level + 1, limits)?;
             }
-            Ok(Value::Object(out))
+            Ok(())
         }
-        scalar => Ok(scalar),
+        _ => Ok(()),
     }
 }
 
@@ -109,9 +110,9 @@ pub(crate) fn field_name_problem(name: &str) -> Option<&'static str> {
 /// serde_json already refuses NaN and infinities, so the only bad number left is an integer
 /// above `i64::MAX` (parsed as `u64`). Integers below `i64::MIN` reach us as doubles: serde_json
 /// without `arbitrary_precision` cannot tell `-9223372036854775809` from `-9.223372036854776e18`.
-fn number(n: serde_json::Number) -> Result<Value> {
+fn number(n: &serde_json::Number) -> Result<()> {
     if n.is_u64() && !n.is_i64() {
         return Err(Violation::invalid_document(format!("the integer {n} is outside the signed 64-bit range")));
     }
-    Ok(Value::Number(n))
+    Ok(())
 }

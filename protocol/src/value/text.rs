@@ -16,10 +16,7 @@ pub(super) fn parse_integer(s: &str, min: i64, max: i64) -> Option<i64> {
 /// `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`, the JSON number grammar except that leading zeros
 /// are allowed. The result may be infinite when the text overflows; callers refuse that.
 pub(super) fn parse_double(s: &str) -> Option<f64> {
-    if !is_decimal_number(s) {
-        return None;
-    }
-    s.parse::<f64>().ok()
+    is_decimal_number(s).then(|| super::float::parse(s))
 }
 
 /// A Decimal128 string: a number of the [`parse_double`] grammar, or `NaN`, `Infinity`,
