@@ -1,11 +1,13 @@
 //! MQTT connections for the load: rumqttc clients on the private broker whose incoming messages go
-//! straight to a handler, stamped with the instant they were read, and the MQTT round-trip probe.
+//! straight to a handler, stamped with the instant they were read, the MQTT round-trip probe, and
+//! a publisher of prepared messages.
 
 use crate::stats::Summary;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -134,4 +136,82 @@ pub async fn round_trip(port: u16, topic: &str, samples: usize) -> Result<Summar
     }
     let _ = conn.client.disconnect().await;
     Ok(Summary::of(times))
+}
+
+/// A fast publisher: hands QoS 1 messages to its client as fast as the client takes them (up to
+/// 1,000 unacknowledged) and counts the broker's PUBACKs.
+pub struct Publisher {
+    client: AsyncClient,
+    acked: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Publisher {
+    pub async fn connect(port: u16, id: &str) -> Result<Publisher, String> {
+        let mut options = MqttOptions::new(id, "127.0.0.1", port);
+        options.set_keep_alive(Duration::from_secs(30));
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        options.set_inflight(1000);
+        let (client, mut eventloop) = AsyncClient::new(options, 4096);
+        let mut network = eventloop.network_options();
+        network.set_tcp_nodelay(true);
+        eventloop.set_network_options(network);
+        let acked = Arc::new(AtomicU64::new(0));
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (count, name) = (acked.clone(), id.to_string());
+        let task = tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        ready.take().map(|r| r.send(()));
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("vmm-bench: MQTT publisher {name}: {e}");
+                        return;
+                    }
+                }
+            }
+        });
+        match tokio::time::timeout(Duration::from_secs(10), ready_rx).await {
+            Ok(Ok(())) => Ok(Publisher { client, acked, task }),
+            _ => {
+                task.abort();
+                Err(format!("MQTT publisher {id} not connected within 10 s"))
+            }
+        }
+    }
+
+    /// Publishes every `(topic, payload)` in order (QoS 1, not retained). Returns when the first
+    /// was handed to the client, as wall-clock milliseconds since the Unix epoch (what a browser
+    /// page's clock reads), and the time until the broker had acknowledged them all.
+    pub async fn publish_all(
+        &self,
+        messages: Vec<(String, Vec<u8>)>,
+        limit: Duration,
+    ) -> Result<(f64, Duration), String> {
+        let target = self.acked.load(Ordering::Relaxed) + messages.len() as u64;
+        let first = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs_f64() * 1e3;
+        let start = Instant::now();
+        for (topic, payload) in messages {
+            self.client.publish(topic, QoS::AtLeastOnce, false, payload).await.map_err(|e| e.to_string())?;
+        }
+        while self.acked.load(Ordering::Relaxed) < target {
+            if start.elapsed() > limit || self.task.is_finished() {
+                return Err(format!("the broker did not acknowledge every publish within {limit:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok((first, start.elapsed()))
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

@@ -1,11 +1,14 @@
-//! The processes the bench starts and owns: a private Mosquitto, a private FerretDB and bridges,
-//! each on free loopback ports, each killed (by its own pid) when its handle is dropped.
+//! The processes the bench starts and owns: a private Mosquitto, a private FerretDB, bridges and
+//! the browser runner, each on free loopback ports, each killed (by its own pid) when its handle
+//! is dropped.
 
 use crate::http;
 use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 pub type Result<T> = std::result::Result<T, String>;
 
@@ -49,9 +52,7 @@ impl Proc {
     }
 
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        format!("last lines of {}:\n{}", self.log.display(), lines[lines.len().saturating_sub(15)..].join("\n"))
+        log_tail(&self.log)
     }
 
     /// Resident memory (VmRSS) and its peak (VmHWM), in KiB, from /proc/<pid>/status.
@@ -71,6 +72,76 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         // Child::kill sends SIGKILL to this pid only; then reap it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    format!("last lines of {}:\n{}", log.display(), lines[lines.len().saturating_sub(15)..].join("\n"))
+}
+
+/// A child process spoken to in lines: we write its stdin, a thread reads its stdout line by line,
+/// its stderr goes to a log. Dropped, its stdin is closed (it is expected to stop by itself and
+/// stop what it started, such as a browser); it is killed if it still runs 10 s later.
+pub struct Piped {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::UnboundedReceiver<String>,
+    log: PathBuf,
+}
+
+impl Piped {
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Result<Piped> {
+        let err = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(err);
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start {name} ({:?}): {e}", cmd.get_program()))?;
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take().ok_or("no stdout")?);
+        let (tx, lines) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Piped { name: name.to_string(), child, stdin, lines, log })
+    }
+
+    /// Writes one line to the child's stdin.
+    pub fn send(&mut self, line: &str) -> Result<()> {
+        let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
+        writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("{}: {e}; {}", self.name, self.log_tail()))
+    }
+
+    /// The next line of the child's stdout, waiting at most `limit`.
+    pub async fn next_line(&mut self, limit: Duration) -> Result<String> {
+        match tokio::time::timeout(limit, self.lines.recv()).await {
+            Ok(Some(line)) => Ok(line),
+            Ok(None) => Err(format!("{} ended its output; {}", self.name, self.log_tail())),
+            Err(_) => Err(format!("{} said nothing for {limit:?}; {}", self.name, self.log_tail())),
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log)
+    }
+}
+
+impl Drop for Piped {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        for _ in 0..100 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -99,6 +170,8 @@ async fn wait_port(proc: &mut Proc, port: u16, limit: Duration) -> Result<()> {
 pub struct Services {
     pub dir: PathBuf,
     pub mqtt_port: u16,
+    /// Mosquitto's MQTT-over-WebSockets listener, for the browser scenario.
+    pub ws_port: u16,
     pub mongo_port: u16,
     /// FerretDB's debug HTTP endpoint (`/debug/metrics`).
     pub debug_port: u16,
@@ -109,20 +182,22 @@ pub struct Services {
 }
 
 impl Services {
-    /// Starts Mosquitto (with the project's broker configuration) and FerretDB (SQLite, telemetry
-    /// disabled) in `dir`.
+    /// Starts Mosquitto (with the project's broker configuration, a TCP and a WebSockets listener)
+    /// and FerretDB (SQLite, telemetry disabled) in `dir`.
     pub async fn start(root: &Path, dir: PathBuf, ferretdb: &Path, mosquitto: &Path, keep: bool) -> Result<Services> {
         std::fs::create_dir_all(dir.join("ferretdb")).map_err(|e| format!("{}: {e}", dir.display()))?;
         std::fs::create_dir_all(dir.join("ferretdb-state")).map_err(|e| e.to_string())?;
 
-        let mqtt_port = free_port()?;
+        let (mqtt_port, ws_port) = (free_port()?, free_port()?);
         let base = std::fs::read_to_string(root.join("services/mosquitto.conf")).map_err(|e| e.to_string())?;
         let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, format!("{base}\nlistener {mqtt_port} 127.0.0.1\n")).map_err(|e| e.to_string())?;
+        let listeners = format!("listener {mqtt_port} 127.0.0.1\nlistener {ws_port} 127.0.0.1\nprotocol websockets\n");
+        std::fs::write(&conf, format!("{base}\n{listeners}")).map_err(|e| e.to_string())?;
         let mut cmd = Command::new(mosquitto);
         cmd.arg("-c").arg(&conf);
         let mut mosquitto = Proc::spawn("mosquitto", cmd, dir.join("mosquitto.log"))?;
         wait_port(&mut mosquitto, mqtt_port, Duration::from_secs(20)).await?;
+        wait_port(&mut mosquitto, ws_port, Duration::from_secs(5)).await?;
 
         let mongo_port = free_port()?;
         let debug_port = free_port()?;
@@ -137,7 +212,16 @@ impl Services {
         let mut ferretdb = Proc::spawn("ferretdb", cmd, dir.join("ferretdb.log"))?;
         wait_port(&mut ferretdb, mongo_port, Duration::from_secs(30)).await?;
         wait_port(&mut ferretdb, debug_port, Duration::from_secs(10)).await?;
-        Ok(Services { dir, mqtt_port, mongo_port, debug_port, keep, _ferretdb: ferretdb, _mosquitto: mosquitto })
+        Ok(Services {
+            dir,
+            mqtt_port,
+            ws_port,
+            mongo_port,
+            debug_port,
+            keep,
+            _ferretdb: ferretdb,
+            _mosquitto: mosquitto,
+        })
     }
 
     pub fn mongodb_uri(&self) -> String {
