@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, in the order they run and are reported.
-pub const SCENARIOS: [&str; 6] = ["throughput", "scale", "hot", "idle", "rss", "ops"];
+pub const SCENARIOS: [&str; 7] = ["throughput", "scale", "hot", "idle", "rss", "ops", "browser"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,7 +21,8 @@ pub struct Args {
     /// Small sizes and short windows, for development.
     #[arg(long, env = "VMM_BENCH_QUICK", value_parser = FalseyValueParser::new())]
     pub quick: bool,
-    /// Only these scenarios (comma-separated): throughput, scale, hot, idle, rss, ops.
+    /// Only these scenarios (comma-separated): throughput, scale, hot, idle, rss, ops, browser.
+    /// The other scenarios' figures in the output file are kept from its previous run.
     #[arg(long, env = "VMM_BENCH_ONLY", value_delimiter = ',')]
     pub only: Vec<String>,
     /// Object counts of the scale scenario (comma-separated) [full: 1000,10000,50000; quick: 20,50,100].
@@ -68,6 +69,21 @@ pub struct Args {
     /// Updates counted for database operations per request, sent in at most 30 s [full: 1000; quick: 40].
     #[arg(long, env = "VMM_BENCH_OPS_REQUESTS")]
     pub ops_requests: Option<u64>,
+    /// Event counts of the browser ingest scenario (comma-separated) [full: 2500,10000,20000;
+    /// quick: 500,1000,2000].
+    #[arg(long, env = "VMM_BENCH_BROWSER_SIZES", value_delimiter = ',')]
+    pub browser_sizes: Vec<u64>,
+    /// Runs per size and side of the browser scenario (the median is reported); fewer once a side
+    /// has spent 30 s on a size [full: 3; quick: 1].
+    #[arg(long, env = "VMM_BENCH_BROWSER_REPEAT")]
+    pub browser_repeat: Option<u32>,
+    /// The vmm-client npm package folder the browser scenario loads (`make wasm-pkg` builds it).
+    #[arg(long, env = "VMM_BENCH_CLIENT_PKG", default_value = "wasm-client")]
+    pub client_pkg: PathBuf,
+    /// mqtt.js's browser bundle, dist/mqtt.min.js (`bash scripts/mqttjs.sh` fetches it and prints
+    /// its path; scripts/bench.sh sets this).
+    #[arg(long, env = "VMM_BENCH_MQTTJS")]
+    pub mqttjs: Option<PathBuf>,
     /// Seconds a request may wait for its outcome before it counts as an error.
     #[arg(long, env = "VMM_BENCH_TIMEOUT", default_value_t = 60.0)]
     pub timeout: f64,
@@ -109,6 +125,10 @@ pub struct Plan {
     pub ops_requests: u64,
     pub rtt_samples: usize,
     pub timeout: Duration,
+    pub browser_sizes: Vec<u64>,
+    pub browser_repeat: u32,
+    pub client_pkg: PathBuf,
+    pub mqttjs: Option<PathBuf>,
 }
 
 impl Plan {
@@ -164,6 +184,18 @@ impl Plan {
             ops_requests: args.ops_requests.unwrap_or(if q { 40 } else { 1_000 }).max(1),
             rtt_samples: if q { 100 } else { 500 },
             timeout: Duration::from_secs_f64(args.timeout.max(1.0)),
+            browser_sizes: if args.browser_sizes.is_empty() {
+                if q {
+                    vec![500, 1_000, 2_000]
+                } else {
+                    vec![2_500, 10_000, 20_000]
+                }
+            } else {
+                args.browser_sizes.iter().copied().filter(|n| *n > 0).collect()
+            },
+            browser_repeat: args.browser_repeat.unwrap_or(if q { 1 } else { 3 }).max(1),
+            client_pkg: args.client_pkg.clone(),
+            mqttjs: args.mqttjs.clone(),
         })
     }
 
@@ -178,6 +210,8 @@ impl Plan {
                 "hot" => self.hot.as_secs_f64() + 5.0,
                 "idle" => 1.5 * self.idle.as_secs_f64() + 10.0,
                 "rss" => (self.rss_limit + self.rss_wait).as_secs_f64() + 10.0,
+                // Per size and side: page set-up, then runs until 30 s are spent (see the runner).
+                "browser" => 10.0 + self.browser_sizes.len() as f64 * 2.0 * (5.0 + 30.0),
                 _ => 20.0,
             };
         }
@@ -198,7 +232,8 @@ mod tests {
         let full = Plan::new(&parse(&[])).unwrap();
         assert_eq!(full.sizes, vec![1_000, 10_000, 50_000]);
         assert_eq!(full.rss_requests, 100_000);
-        assert_eq!(full.scenarios.len(), 6);
+        assert_eq!(full.scenarios.len(), 7);
+        assert_eq!(full.browser_sizes, vec![2_500, 10_000, 20_000]);
         let quick = Plan::new(&parse(&["--quick", "--sizes", "30,10", "--only", "rss,hot"])).unwrap();
         assert_eq!(quick.sizes, vec![10, 30]);
         assert_eq!(quick.scenarios, vec!["hot", "rss"]);

@@ -82,6 +82,7 @@ async fn run(args: Args) -> Result<(), String> {
             "hot" => scenario::hot::run(&ctx).await,
             "idle" => scenario::idle::run(&ctx).await,
             "rss" => scenario::rss::run(&ctx).await,
+            "browser" => scenario::browser::run(&ctx).await,
             _ => scenario::ops::run(&ctx).await,
         };
         section.number = config::SCENARIOS.iter().position(|s| s == name).map_or(0, |i| i + 1);
@@ -92,11 +93,17 @@ async fn run(args: Args) -> Result<(), String> {
 
     let bridge = args.bridge.display().to_string();
     let header = header(&root, &plan, &bridge, &ferretdb_version, started.elapsed().as_secs_f64(), unix);
+    let out = (args.out != "-").then(|| root.join(&args.out));
+    if let (false, Some(out)) = (args.only.is_empty(), &out) {
+        // Some scenarios only: the others' figures stay as the last run wrote them.
+        let ran: Vec<usize> = sections.iter().map(|s| s.number).collect();
+        sections.extend(report::keep_previous(&std::fs::read_to_string(out).unwrap_or_default(), &ran));
+        sections.sort_by_key(|s| s.number);
+    }
     let mut body = report::render(&header, &sections);
     body.push_str(&format!("\n{}\n", report::tally(&sections)));
     println!("{body}");
-    if args.out != "-" {
-        let out = root.join(&args.out);
+    if let Some(out) = out {
         report::write_markdown(&out, &body).map_err(|e| format!("{}: {e}", out.display()))?;
         eprintln!("vmm-bench: wrote {}", out.display());
     }
@@ -136,10 +143,15 @@ fn header(root: &Path, plan: &Plan, bridge: &str, ferretdb: &str, secs: f64, uni
             .unwrap_or_default()
     };
     let commit = git(&["rev-parse", "--short", "HEAD"]);
-    let dirty = if git(&["status", "--porcelain", "--", "bridge", "protocol"]).is_empty() {
-        ""
+    // What the figures depend on: the bridge and the core (every scenario), the browser package
+    // and its engine (the browser scenario), the bench itself.
+    let measured = ["bridge", "protocol", "engine", "wasm-client", "bench"];
+    let changed: Vec<&str> =
+        measured.into_iter().filter(|dir| !git(&["status", "--porcelain", "--", dir]).is_empty()).collect();
+    let dirty = if changed.is_empty() {
+        String::new()
     } else {
-        " plus uncommitted changes in bridge/ or protocol/"
+        format!(" plus uncommitted changes in {}/", changed.join("/, "))
     };
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -105,6 +105,17 @@ pub struct Section {
     pub runs: Vec<Run>,
     /// Further raw figures and remarks, one markdown paragraph or list item each.
     pub notes: Vec<String>,
+    /// A section kept from the previous report (not run this time).
+    pub kept: Option<Kept>,
+}
+
+/// A section as the previous report wrote it.
+#[derive(Clone, Debug, Default)]
+pub struct Kept {
+    /// Its goals-table lines, with their verdicts.
+    pub rows: Vec<(String, Option<Verdict>)>,
+    /// Its subsection, title included.
+    pub text: String,
 }
 
 impl Section {
@@ -124,6 +135,9 @@ pub fn results_table(sections: &[Section]) -> String {
     let mut out = String::from("| # | measure | baseline | baseline value | vmm | ratio | goal | result |\n");
     out.push_str("|---|---|---|---:|---:|---:|---|---|\n");
     for s in sections {
+        for (line, _) in s.kept.iter().flat_map(|k| &k.rows) {
+            let _ = writeln!(out, "{line}");
+        }
         for r in &s.rows {
             let ratio = r.ratio.map(|v| format!("{}×", num(v))).unwrap_or_else(|| "n/a".into());
             let goal = r.goal.map(Goal::text).unwrap_or_else(|| "—".into());
@@ -183,6 +197,10 @@ pub fn render(header: &[String], sections: &[Section]) -> String {
     out.push('\n');
     out.push_str(&results_table(sections));
     for s in sections {
+        if let Some(kept) = &s.kept {
+            let _ = write!(out, "\n{}\n", kept.text.trim_end());
+            continue;
+        }
         let _ = write!(out, "\n### {}. {}\n\n", s.number, s.title);
         if !s.runs.is_empty() {
             out.push_str(&runs_table(&s.runs));
@@ -197,7 +215,9 @@ pub fn render(header: &[String], sections: &[Section]) -> String {
 
 /// A summary line: how many goals were met, missed, not measured.
 pub fn tally(sections: &[Section]) -> String {
-    let verdicts: Vec<Verdict> = sections.iter().flat_map(|s| s.rows.iter().filter_map(Row::verdict)).collect();
+    let kept = sections.iter().flat_map(|s| s.kept.iter().flat_map(|k| k.rows.iter().filter_map(|r| r.1)));
+    let verdicts: Vec<Verdict> =
+        sections.iter().flat_map(|s| s.rows.iter().filter_map(Row::verdict)).chain(kept).collect();
     let count = |v| verdicts.iter().filter(|x| **x == v).count();
     format!(
         "Goals: {} met, {} missed, {} not measured.",
@@ -205,6 +225,48 @@ pub fn tally(sections: &[Section]) -> String {
         count(Verdict::Missed),
         count(Verdict::NotMeasured)
     )
+}
+
+/// The sections of the report in `text` (a whole docs/BENCHMARKS.md) whose scenario numbers are
+/// not in `ran`, kept as they were written (goals-table lines and subsection), each marked with the
+/// run it comes from; so that a run of some scenarios leaves the others' figures in place.
+pub fn keep_previous(text: &str, ran: &[usize]) -> Vec<Section> {
+    let Some(start) = text.find(BEGIN) else { return Vec::new() };
+    let body = &text[start + BEGIN.len()..];
+    let body = &body[..body.find(END).unwrap_or(body.len())];
+    let measured = body.lines().find(|l| l.starts_with("Measured ")).map(|l| l.split(", in ").next().unwrap_or(l));
+    let origin = measured.map(|m| format!("_Kept from an earlier run: {}._", m.trim_end_matches('.')));
+    let mut rows: std::collections::BTreeMap<usize, Vec<(String, Option<Verdict>)>> = Default::default();
+    for line in body.lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+        if let (Some(Ok(n)), Some(last)) = (cells.first().map(|c| c.parse::<usize>()), cells.last()) {
+            let verdict = match *last {
+                "MET" => Some(Verdict::Met),
+                "**MISSED**" => Some(Verdict::Missed),
+                "not measured" => Some(Verdict::NotMeasured),
+                _ => None,
+            };
+            rows.entry(n).or_default().push((line.to_string(), verdict));
+        }
+    }
+    let mut kept = Vec::new();
+    for part in body.split("\n### ").skip(1) {
+        let Some(Ok(number)) = part.split('.').next().map(str::parse::<usize>) else { continue };
+        if ran.contains(&number) {
+            continue;
+        }
+        // Up to the tally line that ends the report.
+        let part = part.split("\nGoals: ").next().unwrap_or(part).trim_end();
+        let (title, rest) = part.split_once('\n').unwrap_or((part, ""));
+        let mut text = format!("### {title}\n");
+        match &origin {
+            Some(o) if !rest.contains("_Kept from an earlier run:") => text.push_str(&format!("\n{o}\n{rest}")),
+            _ => text.push_str(rest),
+        }
+        let section_rows = rows.remove(&number).unwrap_or_default();
+        kept.push(Section { number, kept: Some(Kept { rows: section_rows, text }), ..Section::default() });
+    }
+    kept
 }
 
 const INTRO: &str = "# Benchmarks\n\n\
@@ -244,6 +306,39 @@ mod tests {
         assert_eq!(row(Some(1.3), Some(Goal::AtMost(1.25))).verdict(), Some(Verdict::Missed));
         assert_eq!(row(None, Some(Goal::AtMost(1.25))).verdict(), Some(Verdict::NotMeasured));
         assert_eq!(row(Some(1.0), None).verdict(), None);
+    }
+
+    #[test]
+    fn keeps_the_sections_of_scenarios_not_run() {
+        let mut first = vec![Section::new("one"), Section::new("two")];
+        first[0].number = 1;
+        first[1].number = 2;
+        first[0].rows.push(Row::new("a", "b").values("1".into(), "2".into(), Some(2.0)).goal(Goal::AtMost(1.0)));
+        first[1].rows.push(Row::new("c", "d").values("1".into(), "1".into(), Some(1.0)).goal(Goal::AtMost(1.0)));
+        first[1].notes.push("- note of two".into());
+        let header = vec!["## Results".to_string(), String::new(), "Measured then at commit abc, in 3 s.".to_string()];
+        let text = format!("{BEGIN}\n\n{}\n\n{}\n{END}\n", render(&header, &first), tally(&first));
+        let kept = keep_previous(&text, &[1]);
+        assert_eq!(kept.len(), 1);
+        let Kept { rows, text: body } = kept[0].kept.clone().unwrap();
+        assert_eq!(kept[0].number, 2);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1, Some(Verdict::Met));
+        assert!(body.starts_with("### 2. two\n\n_Kept from an earlier run: Measured then at commit abc._"), "{body}");
+        assert!(body.contains("- note of two") && !body.contains("Goals:"));
+        // Rendered again with a new section 1: one line per row, in number order, counted once.
+        let mut again = vec![Section::new("one, again")];
+        again[0].number = 1;
+        again[0].rows.push(Row::new("a", "b").values("1".into(), "3".into(), Some(3.0)).goal(Goal::AtMost(1.0)));
+        again.extend(kept);
+        let out = render(&header, &again);
+        assert_eq!(out.matches("| 2 | c |").count(), 1);
+        assert!(out.find("| 1 | a |").unwrap() < out.find("| 2 | c |").unwrap());
+        assert_eq!(tally(&again), "Goals: 1 met, 1 missed, 0 not measured.");
+        // Kept twice: marked once.
+        let text = format!("{BEGIN}\n\n{out}\n{END}\n");
+        let body = keep_previous(&text, &[1])[0].kept.clone().unwrap().text;
+        assert_eq!(body.matches("_Kept from an earlier run").count(), 1);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The scenarios, and what they share: a world per scenario (its own database, topic prefix and
 //! bridge process), loading objects through the bridge, and the update loops of vmm and the driver.
 
+pub mod browser;
 pub mod hot;
 pub mod idle;
 pub mod ops;
