@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The browser half of `make bench`'s ingest scenario (bench/src/scenario/browser.rs starts it and
-// publishes the events). For each size N, up to `--repeat` times, for each side (mqtt.js, vmm):
+// The browser half of `make bench`'s ingest scenario (bench/src/scenario/browser/ starts it and
+// publishes the events). For each size N, up to `--repeat` times, for each side (SIDES below):
 // a fresh headless Chromium context loads page/index.html?side=…, the page connects and holds its
 // subscription (vmm: its load answered by the bridge), then this script says so on stdout and
 // waits for the publisher's answer on stdin; the page reports when it shows all N.
@@ -15,7 +15,7 @@
 // page). Logs go to stderr. Closing stdin stops the run (the browser is closed).
 //
 // Usage: node run.mjs --ws ws://127.0.0.1:P --prefix P --pkg DIR --mqttjs FILE
-//                     [--sizes 2500,10000,20000] [--repeat 3] [--budget-ms 20000] [--collection tasks]
+//                     [--sizes 2500,10000,20000] [--repeat 5] [--budget-ms 20000] [--collection tasks]
 // A side that did not show all N in time is not run at larger sizes; after its first run at a
 // size, a side runs again only while it has spent less than --budget-ms there.
 import { chromium } from 'playwright-core';
@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     pkg: { type: 'string' },
     mqttjs: { type: 'string' },
     sizes: { type: 'string', default: '2500,10000,20000' },
-    repeat: { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '5' },
     'budget-ms': { type: 'string', default: '20000' },
     collection: { type: 'string', default: 'tasks' },
   },

@@ -74,7 +74,7 @@ pub struct Args {
     #[arg(long, env = "VMM_BENCH_BROWSER_SIZES", value_delimiter = ',')]
     pub browser_sizes: Vec<u64>,
     /// Runs per size and side of the browser scenario (the median is reported); fewer once a side
-    /// has spent 30 s on a size [full: 3; quick: 1].
+    /// has spent 20 s on a size [full: 5; quick: 1].
     #[arg(long, env = "VMM_BENCH_BROWSER_REPEAT")]
     pub browser_repeat: Option<u32>,
     /// The vmm-client npm package folder the browser scenario loads (`make wasm-pkg` builds it).
@@ -193,7 +193,7 @@ impl Plan {
             } else {
                 args.browser_sizes.iter().copied().filter(|n| *n > 0).collect()
             },
-            browser_repeat: args.browser_repeat.unwrap_or(if q { 1 } else { 3 }).max(1),
+            browser_repeat: args.browser_repeat.unwrap_or(if q { 1 } else { 5 }).max(1),
             client_pkg: args.client_pkg.clone(),
             mqttjs: args.mqttjs.clone(),
         })
@@ -210,8 +210,8 @@ impl Plan {
                 "hot" => self.hot.as_secs_f64() + 5.0,
                 "idle" => 1.5 * self.idle.as_secs_f64() + 10.0,
                 "rss" => (self.rss_limit + self.rss_wait).as_secs_f64() + 10.0,
-                // Per size and side: page set-up, then runs until 30 s are spent (see the runner).
-                "browser" => 10.0 + self.browser_sizes.len() as f64 * 2.0 * (5.0 + 30.0),
+                // Per size and side (3): page set-ups, then runs until 20 s are spent (see the runner).
+                "browser" => 10.0 + self.browser_sizes.len() as f64 * 3.0 * (5.0 + 20.0),
                 _ => 20.0,
             };
         }

@@ -92,12 +92,21 @@ async fn run(args: Args) -> Result<(), String> {
     drop(ctx);
 
     let bridge = args.bridge.display().to_string();
-    let header = header(&root, &plan, &bridge, &ferretdb_version, started.elapsed().as_secs_f64(), unix);
+    let mut header = header(&root, &plan, &bridge, &ferretdb_version, started.elapsed().as_secs_f64(), unix);
     let out = (args.out != "-").then(|| root.join(&args.out));
     if let (false, Some(out)) = (args.only.is_empty(), &out) {
         // Some scenarios only: the others' figures stay as the last run wrote them.
         let ran: Vec<usize> = sections.iter().map(|s| s.number).collect();
-        sections.extend(report::keep_previous(&std::fs::read_to_string(out).unwrap_or_default(), &ran));
+        let kept = report::keep_previous(&std::fs::read_to_string(out).unwrap_or_default(), &ran);
+        if !kept.is_empty() {
+            let numbers = |v: Vec<usize>| v.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+            header.push(format!(
+                "\nThis run measured scenario(s) {} only; the figures of {} are kept from earlier runs (each says which).",
+                numbers(ran),
+                numbers(kept.iter().map(|s| s.number).collect())
+            ));
+        }
+        sections.extend(kept);
         sections.sort_by_key(|s| s.number);
     }
     let mut body = report::render(&header, &sections);

@@ -62,11 +62,11 @@ struct Sample {
     error: Option<String>,
 }
 
-/// The runs by size and side, and the longest time the broker took to acknowledge a size's events.
+/// The runs by size and side, and how long the broker took to acknowledge a size's events, run by run.
 #[derive(Default)]
 struct Samples {
     runs: BTreeMap<(u64, &'static str), Vec<Sample>>,
-    publish: BTreeMap<u64, Duration>,
+    publish: BTreeMap<u64, Vec<Duration>>,
 }
 
 pub async fn run(ctx: &Ctx) -> Section {
@@ -120,8 +120,7 @@ async fn measure(ctx: &Ctx, samples: &mut Samples) -> Result<()> {
                 };
                 let (first_ms, took) = publisher.publish_all(messages, Duration::from_secs(120)).await?;
                 runner.send(&json!({"kind": "published", "firstMs": first_ms}).to_string())?;
-                let longest = samples.publish.entry(n).or_default();
-                *longest = took.max(*longest);
+                samples.publish.entry(n).or_default().push(took);
             }
             "result" => record(samples, line),
             "end" => break,

@@ -169,7 +169,7 @@ fn table(samples: &Samples, sizes: &[u64]) -> String {
     let mut out = String::from(
         "| events | mqtt.js ms | vmm store alone ms | vmm + Vue ms | mqtt.js events/s | store alone events/s | \
          vmm + Vue events/s | vmm + Vue ÷ mqtt.js | mqtt.js µs/event | store alone µs/event | vmm + Vue µs/event | \
-         broker acked all, ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         broker acked all, ms: median (max) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut runs = String::new();
     for &n in sizes {
@@ -177,7 +177,7 @@ fn table(samples: &Samples, sizes: &[u64]) -> String {
         let cell = |f: Fig, v: Option<f64>| v.map(num).unwrap_or_else(|| f.why(n));
         let [m, s, v] = figs;
         let ratio = m.rate(n).zip(v.rate(n)).and_then(|(m, v)| ratio(v, m));
-        let acked = samples.publish.get(&n).map(|d| format!("{:.0}", d.as_secs_f64() * 1e3)).unwrap_or_default();
+        let acked = acked(samples, n);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {acked} |",
@@ -198,6 +198,16 @@ fn table(samples: &Samples, sizes: &[u64]) -> String {
         let _ = writeln!(runs, "- {} events, each run in ms: {}.", count(n), per_side.join("; "));
     }
     format!("{out}\n{}", runs.trim_end())
+}
+
+/// How long the broker took to acknowledge every event of a run: the median and the longest run.
+fn acked(samples: &Samples, n: u64) -> String {
+    let mut ms: Vec<f64> = samples.publish.get(&n).into_iter().flatten().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    match (ms.get(ms.len() / 2), ms.last()) {
+        (Some(median), Some(max)) => format!("{median:.0} ({max:.0})"),
+        _ => String::new(),
+    }
 }
 
 fn runs_text(samples: &Samples, n: u64, side: &'static str) -> String {
