@@ -95,19 +95,7 @@ async fn run(args: Args) -> Result<(), String> {
     let mut header = header(&root, &plan, &bridge, &ferretdb_version, started.elapsed().as_secs_f64(), unix);
     let out = (args.out != "-").then(|| root.join(&args.out));
     if let (false, Some(out)) = (args.only.is_empty(), &out) {
-        // Some scenarios only: the others' figures stay as the last run wrote them.
-        let ran: Vec<usize> = sections.iter().map(|s| s.number).collect();
-        let kept = report::keep_previous(&std::fs::read_to_string(out).unwrap_or_default(), &ran);
-        if !kept.is_empty() {
-            let numbers = |v: Vec<usize>| v.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
-            header.push(format!(
-                "\nThis run measured scenario(s) {} only; the figures of {} are kept from earlier runs (each says which).",
-                numbers(ran),
-                numbers(kept.iter().map(|s| s.number).collect())
-            ));
-        }
-        sections.extend(kept);
-        sections.sort_by_key(|s| s.number);
+        keep_others(out, &mut sections, &mut header);
     }
     let mut body = report::render(&header, &sections);
     body.push_str(&format!("\n{}\n", report::tally(&sections)));
@@ -117,6 +105,22 @@ async fn run(args: Args) -> Result<(), String> {
         eprintln!("vmm-bench: wrote {}", out.display());
     }
     Ok(())
+}
+
+/// A run of some scenarios: the others' figures stay as the last run wrote them into `out`.
+fn keep_others(out: &Path, sections: &mut Vec<Section>, header: &mut Vec<String>) {
+    let ran: Vec<usize> = sections.iter().map(|s| s.number).collect();
+    let kept = report::keep_previous(&std::fs::read_to_string(out).unwrap_or_default(), &ran);
+    if !kept.is_empty() {
+        let numbers = |v: Vec<usize>| v.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+        header.push(format!(
+            "\nThis run measured scenario(s) {} only; the figures of {} are kept from earlier runs (each says which).",
+            numbers(ran),
+            numbers(kept.iter().map(|s| s.number).collect())
+        ));
+    }
+    sections.extend(kept);
+    sections.sort_by_key(|s| s.number);
 }
 
 /// Waits for SIGINT or SIGTERM and names it.
