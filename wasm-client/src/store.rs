@@ -222,6 +222,7 @@ impl Store {
             s.reconnect = None;
             let t = s.now();
             let bye = s.engine.disconnect(t);
+            shell::send_outgoing(&mut s);
             if let Some(socket) = s.socket.take() {
                 socket.send(&bye);
                 socket.close();
