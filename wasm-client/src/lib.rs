@@ -16,6 +16,11 @@
 //! | `js/` | the JS entry, the Vue 3 plugin and composables, the Vuex 4 plugin |
 #![warn(missing_docs)]
 
+/// talc, not std's dlmalloc: smaller in the wasm (see `Cargo.toml`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[cfg(target_arch = "wasm32")]
 mod convert;
 #[cfg(target_arch = "wasm32")]

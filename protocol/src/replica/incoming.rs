@@ -33,7 +33,7 @@ impl Replica {
         let max_early = self.config.max_early;
         let entry = self.entry(&collection, &event.id);
         let mut settled = Vec::new();
-        let verdict = entry.judge(event.clone(), max_early, &limits);
+        let verdict = entry.judge(&event, max_early, &limits);
         match verdict {
             Judgement::Merged => {
                 settled.push(event);

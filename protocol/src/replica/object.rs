@@ -53,7 +53,7 @@ impl ObjectEntry {
     /// Merges `event` if it follows the confirmed version, ignores it if old, keeps it if early.
     /// An event that follows but cannot apply means our confirmed copy is wrong: it is dropped,
     /// so that the failure sent next brings the object back from scratch.
-    pub(crate) fn judge(&mut self, event: Event, max_early: usize, limits: &Limits) -> Judgement {
+    pub(crate) fn judge(&mut self, event: &Event, max_early: usize, limits: &Limits) -> Judgement {
         if event.version <= self.version {
             return Judgement::Ignored;
         }
@@ -67,12 +67,12 @@ impl ObjectEntry {
                 Err(_) => {
                     self.version = 0;
                     self.doc = None;
-                    self.keep(event, max_early);
+                    self.keep(event.clone(), max_early);
                     Judgement::Kept
                 }
             }
         } else {
-            self.keep(event, max_early);
+            self.keep(event.clone(), max_early);
             Judgement::Kept
         }
     }
@@ -99,7 +99,7 @@ impl ObjectEntry {
                 self.early.remove(&k);
             }
             let Some(next) = self.early.remove(&self.version) else { break };
-            if self.judge(next.clone(), usize::MAX, limits) == Judgement::Merged {
+            if self.judge(&next, usize::MAX, limits) == Judgement::Merged {
                 merged.push(next);
             } else {
                 break;
