@@ -60,7 +60,17 @@ test('the errors the wasm builds are the classes the package exports', { skip },
     assert.equal(store.status, 'connecting');
     assert.equal(sockets.at(-1).protocol, 'mqtt');
     await assert.rejects(store.request('tasks', { op: 'insert', id: 't1', doc: { $bad: 1 } }), (e) => {
-      return e instanceof errors.ValidationError && e.code === 'invalid_document';
+      return e instanceof errors.ValidationError && e.code === 'invalid_document' && e.path === 'doc.$bad';
+    });
+    // The path of the offending field crosses the wasm boundary.
+    await assert.rejects(store.request('tasks', { op: 'insert', id: 't2', doc: { a: { b: { 'x.y': 1 } } } }), {
+      name: 'ValidationError',
+      path: 'doc.a.b.x.y',
+    });
+    // Options are checked with a message that names the option.
+    await assert.rejects(connect({ url: 'ws://127.0.0.1:1', clientId: 'x', keepAlive: 1.5 }), {
+      code: 'malformed',
+      message: /keepAlive/,
     });
   } finally {
     store.close();
