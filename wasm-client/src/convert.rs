@@ -1,7 +1,6 @@
 //! Values between JS and Rust, through JSON: `JSON.stringify` in, `JSON.parse` out. One
-//! crossing of the boundary per call, parsed by the browser's own JSON parser, and no
-//! serialiser of our own in the wasm (serde-wasm-bindgen cost ~10 KB gzipped and was slower
-//! than `JSON.parse` for documents).
+//! crossing of the boundary per call, parsed by the browser's own JSON parser; the wasm needs no
+//! second (de)serialiser besides serde_json's, which the protocol links anyway.
 
 use crate::errors::Error;
 use vmm_protocol::{Code, Id, Value};

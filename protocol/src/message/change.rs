@@ -123,8 +123,11 @@ pub fn document_with_id(doc: Value, id: &Id, limits: &Limits) -> Result<Document
             out.insert(k, v);
         }
     }
-    if value::serialized_len(&Value::Object(out.clone())) > limits.max_document {
+    // Measured as a Value without copying it (this runs for every event a replica reads).
+    let out = Value::Object(out);
+    if value::serialized_len(&out) > limits.max_document {
         return Err(Violation::invalid_document(format!("document exceeds {} bytes", limits.max_document)).at("doc"));
     }
+    let Value::Object(out) = out else { unreachable!("built as an object above") };
     Ok(out)
 }
