@@ -356,13 +356,23 @@ fn flush(inner: &Shared) {
     // the browser's layout and paint too, from the next animation frame, was measured: it made
     // the batches larger and the last rows later, and ingest no faster.)
     let weak = Rc::downgrade(inner);
-    wasm_bindgen_futures::spawn_local(async move {
+    let measure = Closure::once_into_js(move || {
         if let Some(inner) = weak.upgrade() {
             let mut s = inner.borrow_mut();
             s.last_flush = s.now();
             s.flush_cost = s.last_flush.saturating_sub(started);
         }
     });
+    let queue = js_sys::Reflect::get(&js_sys::global(), &"queueMicrotask".into());
+    match queue.ok().and_then(|q| q.dyn_into::<js_sys::Function>().ok()) {
+        Some(queue) => {
+            let _ = queue.call1(&JsValue::NULL, &measure);
+        }
+        None => {
+            let now = inner.borrow().now();
+            inner.borrow_mut().last_flush = now;
+        }
+    }
 }
 
 /// One entry of `entries()` and of a collection listener's changes.
