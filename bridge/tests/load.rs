@@ -3,7 +3,6 @@
 mod common;
 
 use common::{World, WAIT};
-use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use serde_json::json;
 use vmm_protocol::topic::Topics;
 
@@ -27,36 +26,30 @@ async fn a_collection_of_mixed_ids_loads_page_by_page_each_object_once() {
 
     let id = format!("{}-pager", world.prefix);
     let topics = Topics::new(&world.prefix).unwrap();
-    let (host, port) = common::broker();
-    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port), 16);
-    mqtt.subscribe(topics.reply(&id), QoS::AtLeastOnce).await.unwrap();
     let mut seen = Vec::new();
     let mut pages = 0;
-    let mut after: Option<String> = None;
     tokio::time::timeout(WAIT, async {
+        let mut mqtt = common::raw::Raw::connect(&id).await;
+        mqtt.subscribe(&topics.reply(&id));
+        mqtt.subscribed(1).await;
+        let mut after: Option<String> = None;
         loop {
-            match eventloop.poll().await.unwrap() {
-                Event::Incoming(Incoming::SubAck(_)) => {}
-                Event::Incoming(Incoming::Publish(p)) => {
-                    let page: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
-                    assert_eq!(page["type"], "snapshot");
-                    pages += 1;
-                    for o in page["objects"].as_array().unwrap() {
-                        seen.push(vmm_protocol::Id::from_value(&o["id"]).unwrap().key());
-                    }
-                    match page["next"].as_str() {
-                        Some(next) => after = Some(next.to_string()),
-                        None => return,
-                    }
-                }
-                _ => continue,
-            }
             let mut load = json!({"type": "load", "lid": format!("l{pages}"), "collection": "tasks", "limit": 2});
             if let Some(a) = &after {
                 load["after"] = json!(a);
             }
-            mqtt.try_publish(topics.load(&id, "tasks"), QoS::AtLeastOnce, false, serde_json::to_vec(&load).unwrap())
-                .unwrap();
+            mqtt.publish(&topics.load(&id, "tasks"), &serde_json::to_vec(&load).unwrap());
+            let (_, payload) = mqtt.message().await;
+            let page: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+            assert_eq!(page["type"], "snapshot");
+            pages += 1;
+            for o in page["objects"].as_array().unwrap() {
+                seen.push(vmm_protocol::Id::from_value(&o["id"]).unwrap().key());
+            }
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_string()),
+                None => return mqtt.disconnect().await,
+            }
         }
     })
     .await

@@ -3,9 +3,8 @@
 mod common;
 
 use common::{mongo_view, World, WAIT};
-use rumqttc::{AsyncClient, Event as MqttEvent, Incoming, MqttOptions, QoS};
 use serde_json::json;
-use std::time::Instant;
+use vmm_engine::mqtt::SessionEvent;
 use vmm_protocol::message::Message;
 use vmm_protocol::replica::{Config, Replica, Status};
 use vmm_protocol::topic::Topics;
@@ -23,48 +22,37 @@ async fn a_consumer_with_a_gap_sends_a_failure_gets_the_replay_and_converges() {
     let mut config = Config::new(&id, "c1").unwrap();
     config.topics = Topics::new(&world.prefix).unwrap();
     let mut replica = Replica::new(config);
-    let (host, port) = common::broker();
-    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port), 64);
     replica.watch_collection(0, "tasks").unwrap();
-    for s in replica.subscriptions() {
-        mqtt.subscribe(s, QoS::AtLeastOnce).await.unwrap();
-    }
-    let start = Instant::now();
-    let mut subacks = 0;
     let mut dropped = false;
     let mut failures_sent = 0;
     let mut replays = 0;
     let mut wrote = false;
     let done = tokio::time::timeout(WAIT, async {
+        let mut mqtt = common::raw::Raw::connect(&id).await;
+        for s in replica.subscriptions() {
+            mqtt.subscribe(&s);
+        }
+        mqtt.subscribed(2).await;
+        replica.connected(mqtt.now());
         loop {
-            let now = start.elapsed().as_millis() as u64;
-            match eventloop.poll().await.unwrap() {
-                MqttEvent::Incoming(Incoming::SubAck(_)) => {
-                    subacks += 1;
-                    if subacks == 2 {
-                        replica.connected(now);
-                    }
-                }
-                MqttEvent::Incoming(Incoming::Publish(p)) => {
-                    let message = Message::parse(&p.payload, &Limits::default()).unwrap();
-                    if let Message::Event(e) = &message {
-                        if e.version == 2 && !dropped {
-                            dropped = true; // lost on the way
-                            continue;
-                        }
-                    }
-                    if matches!(message, Message::Replay(_)) {
-                        replays += 1;
-                    }
-                    replica.handle(now, &p.topic, &p.payload).unwrap();
-                }
-                _ => {}
-            }
             while let Some(t) = replica.poll_transmit() {
                 if t.topic.contains("/fail/") {
                     failures_sent += 1;
                 }
-                mqtt.try_publish(t.topic, QoS::AtLeastOnce, false, t.payload).unwrap();
+                mqtt.publish(&t.topic, &t.payload);
+            }
+            if let SessionEvent::Message { topic, payload } = mqtt.next().await {
+                let message = Message::parse(&payload, &Limits::default()).unwrap();
+                if let Message::Event(e) = &message {
+                    if e.version == 2 && !dropped {
+                        dropped = true; // lost on the way
+                        continue;
+                    }
+                }
+                if matches!(message, Message::Replay(_)) {
+                    replays += 1;
+                }
+                replica.handle(mqtt.now(), &topic, &payload).unwrap();
             }
             if replica.status() == Status::Online && !wrote {
                 wrote = true;

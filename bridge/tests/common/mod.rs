@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 use vmm_bridge::Config;
 use vmm_engine::native::{Client, ClientOptions};
 
+pub mod raw;
+
 pub const WAIT: Duration = Duration::from_secs(20);
 
 pub fn mqtt_url() -> String {
@@ -229,42 +231,25 @@ pub async fn raw_exchange_until(
     payloads: Vec<Vec<u8>>,
     done: impl Fn(&[(String, serde_json::Value)]) -> bool,
 ) -> Vec<(String, serde_json::Value)> {
-    use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
     let id = format!("{}-{client}", world.prefix);
     let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
-    let (host, port) = broker();
-    let mut options = MqttOptions::new(&id, host, port);
-    options.set_max_packet_size(8 << 20, 8 << 20);
-    let (mqtt, mut eventloop) = AsyncClient::new(options, 64);
-    mqtt.subscribe(topics.reply(&id), QoS::AtLeastOnce).await.unwrap();
-    mqtt.subscribe(topics.collection_events(collection), QoS::AtLeastOnce).await.unwrap();
     let mut got = Vec::new();
-    let mut subacks = 0;
     tokio::time::timeout(WAIT, async {
-        loop {
-            match eventloop.poll().await.unwrap() {
-                Event::Incoming(Incoming::SubAck(_)) => {
-                    subacks += 1;
-                    if subacks == 2 {
-                        for p in &payloads {
-                            mqtt.try_publish(topics.request(&id, collection), QoS::AtLeastOnce, false, p.clone())
-                                .unwrap();
-                        }
-                    }
-                }
-                Event::Incoming(Incoming::Publish(p)) => {
-                    got.push((p.topic.clone(), serde_json::from_slice(&p.payload).unwrap()));
-                    if done(&got) {
-                        return;
-                    }
-                }
-                _ => {}
-            }
+        let mut mqtt = raw::Raw::connect(&id).await;
+        mqtt.subscribe(&topics.reply(&id));
+        mqtt.subscribe(&topics.collection_events(collection));
+        mqtt.subscribed(2).await;
+        for p in &payloads {
+            mqtt.publish(&topics.request(&id, collection), p);
         }
+        while !done(&got) {
+            let (topic, payload) = mqtt.message().await;
+            got.push((topic, serde_json::from_slice(&payload).unwrap()));
+        }
+        mqtt.disconnect().await;
     })
     .await
     .unwrap_or_else(|_| panic!("expected more messages in time, got {got:?}"));
-    let _ = mqtt.disconnect().await;
     got
 }
 
@@ -295,23 +280,14 @@ pub async fn health_becomes(addr: std::net::SocketAddr, status: u16) -> String {
 /// Publishes one request as `client` (QoS 1, until the broker acknowledges it) and disconnects:
 /// a requester that never sends it again.
 pub async fn publish_once(world: &World, client: &str, collection: &str, payload: Vec<u8>) {
-    use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, QoS};
     let id = format!("{}-{client}", world.prefix);
     let topics = vmm_protocol::topic::Topics::new(&world.prefix).unwrap();
-    let (host, port) = broker();
-    let (mqtt, mut eventloop) = AsyncClient::new(MqttOptions::new(&id, host, port), 8);
-    mqtt.publish(topics.request(&id, collection), QoS::AtLeastOnce, false, payload).await.unwrap();
     tokio::time::timeout(WAIT, async {
-        loop {
-            match eventloop.poll().await.unwrap() {
-                Event::Incoming(rumqttc::Incoming::PubAck(_)) => break,
-                Event::Outgoing(Outgoing::Disconnect) => break,
-                _ => {}
-            }
-        }
+        let mut mqtt = raw::Raw::connect(&id).await;
+        mqtt.publish(&topics.request(&id, collection), &payload);
+        while !matches!(mqtt.next().await, vmm_engine::mqtt::SessionEvent::Published { .. }) {}
+        mqtt.disconnect().await;
     })
     .await
     .expect("the broker acknowledged the request");
-    let _ = mqtt.disconnect().await;
-    let _ = tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await;
 }
