@@ -3,7 +3,7 @@
 //! a publisher of prepared messages.
 
 use crate::stats::Summary;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,20 +20,25 @@ pub struct Conn {
     task: JoinHandle<()>,
 }
 
+/// A bench client's connection: clean session, 1 MiB packets, 1,000 in flight, and no Nagle's
+/// delay (~40 ms with delayed ACKs) added to what it measures.
+fn client(port: u16, id: &str) -> (AsyncClient, EventLoop) {
+    let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(30));
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    options.set_inflight(1000);
+    let (client, mut eventloop) = AsyncClient::new(options, 4096);
+    let mut network = eventloop.network_options();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
+    (client, eventloop)
+}
+
 impl Conn {
     /// Connects as `id` (clean session), subscribes (QoS 1) to `subscriptions` and returns once
     /// every SUBACK (or, without subscriptions, the CONNACK) has arrived.
     pub async fn connect(port: u16, id: &str, subscriptions: &[String], handler: Handler) -> Result<Conn, String> {
-        let mut options = MqttOptions::new(id, "127.0.0.1", port);
-        options.set_keep_alive(Duration::from_secs(30));
-        options.set_max_packet_size(1 << 20, 1 << 20);
-        options.set_inflight(1000);
-        let (client, mut eventloop) = AsyncClient::new(options, 4096);
-        // The bench's own clients must not add Nagle's delay (~40 ms with delayed ACKs) to what
-        // they measure.
-        let mut network = eventloop.network_options();
-        network.set_tcp_nodelay(true);
-        eventloop.set_network_options(network);
+        let (client, mut eventloop) = client(port, id);
         for topic in subscriptions {
             client.subscribe(topic.as_str(), QoS::AtLeastOnce).await.map_err(|e| e.to_string())?;
         }
@@ -148,14 +153,7 @@ pub struct Publisher {
 
 impl Publisher {
     pub async fn connect(port: u16, id: &str) -> Result<Publisher, String> {
-        let mut options = MqttOptions::new(id, "127.0.0.1", port);
-        options.set_keep_alive(Duration::from_secs(30));
-        options.set_max_packet_size(1 << 20, 1 << 20);
-        options.set_inflight(1000);
-        let (client, mut eventloop) = AsyncClient::new(options, 4096);
-        let mut network = eventloop.network_options();
-        network.set_tcp_nodelay(true);
-        eventloop.set_network_options(network);
+        let (client, mut eventloop) = client(port, id);
         let acked = Arc::new(AtomicU64::new(0));
         let (ready_tx, ready_rx) = oneshot::channel();
         let (count, name) = (acked.clone(), id.to_string());

@@ -9,6 +9,18 @@ fn begin(cx: &mut Ctx<'_>, name: &str, unit: &'static str, per: usize) -> (Stat,
     (Stat::new(name, unit, per, cx.groups()), Instant::now())
 }
 
+/// Whether a timed count went through and found `want` documents (else the stat says why).
+fn counted(st: &mut Stat, got: Option<usize>, want: usize) -> bool {
+    match got {
+        None => false,
+        Some(n) if n == want => true,
+        Some(n) => {
+            st.error = Some(format!("{n} documents"));
+            false
+        }
+    }
+}
+
 /// insert_one of a new document; undone by delete_one.
 async fn measure_insert_one(cx: &mut Ctx<'_>, set: &Set, stats: &mut Vec<Stat>) -> AnyResult<()> {
     if cx.wanted("insert_one") {
@@ -273,13 +285,8 @@ async fn measure_tiny_find(cx: &mut Ctx<'_>, set: &Set, stats: &mut Vec<Stat>) -
         let (mut st, t0) = begin(cx, "find {} on a 10-doc side collection", "op", 1);
         for k in 0..cx.calls() * 2 {
             let r = timed!(cx, st, k, count(set.tiny.find(doc! {}).await).await);
-            match r {
-                None => break,
-                Some(10) => {}
-                Some(n) => {
-                    st.error = Some(format!("{n} documents"));
-                    break;
-                }
+            if !counted(&mut st, r, 10) {
+                break;
             }
             if cx.done(&st, t0) {
                 break;
@@ -297,13 +304,8 @@ async fn measure_find_in(cx: &mut Ctx<'_>, set: &Set, stats: &mut Vec<Stat>) -> 
         for k in 0..cx.calls() * 2 {
             let ids: Vec<String> = distinct_existing(cx, set, 8).into_iter().map(|(_, id)| id).collect();
             let r = timed!(cx, st, k, count(set.s.find(doc! {"_id": {"$in": ids}}).await).await);
-            match r {
-                None => break,
-                Some(8) => {}
-                Some(n) => {
-                    st.error = Some(format!("{n} documents"));
-                    break;
-                }
+            if !counted(&mut st, r, 8) {
+                break;
             }
             if cx.done(&st, t0) {
                 break;
