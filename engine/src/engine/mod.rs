@@ -143,7 +143,7 @@ impl Engine {
     pub fn watch(&mut self, now: u64, collection: &str) -> Result<()> {
         vmm_protocol::topic::check_collection(collection)?;
         let filter = self.replica.config().topics.collection_events(collection);
-        let known = self.replica.subscriptions().contains(&filter);
+        let known = self.replica.watches(collection);
         self.follow(now, known, filter, Watch::Collection(collection.to_string()));
         self.drive(now);
         Ok(())

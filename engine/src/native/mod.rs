@@ -240,8 +240,7 @@ impl Client {
             if state.closed {
                 return Err(ClientError::Closed);
             }
-            let filter = state.engine.replica().config().topics.collection_events(collection);
-            if state.engine.replica().subscriptions().contains(&filter) {
+            if state.engine.replica().watches(collection) {
                 return Ok(None);
             }
             let (tx, rx) = oneshot::channel();

@@ -198,9 +198,6 @@ pub struct Replica {
     /// timers cost what is in flight, not the size of the replica; an entry whose timers are gone
     /// is dropped by the next [`Replica::handle_timeout`].
     active: BTreeSet<(String, String)>,
-    /// Objects this replica changes without following them, waiting for their event
-    /// subscription (§6.1): see [`Replica::poll_follow`].
-    unfollowed: BTreeSet<(String, String)>,
     next_id: u64,
     out: Out,
 }
@@ -225,7 +222,6 @@ impl Replica {
             rids: HashMap::new(),
             loads: HashMap::new(),
             active: BTreeSet::new(),
-            unfollowed: BTreeSet::new(),
             next_id: 0,
             out: Out::default(),
         }
@@ -278,9 +274,8 @@ impl Replica {
         if ids.insert(key.clone(), id.clone()).is_none() && self.online && !self.collections.contains(collection) {
             self.start_ids_load(now, collection, vec![id.clone()]);
         }
-        if self.unfollowed.remove(&(collection.to_string(), key.clone())) {
-            self.send_head(now, collection, &key);
-        }
+        // A change that waited for the subscription goes out now (nothing happens without one).
+        self.send_head(now, collection, &key);
         Ok(())
     }
 
@@ -290,6 +285,11 @@ impl Replica {
     /// [`Replica::watch_object`]; the change is sent then.
     pub fn poll_follow(&mut self) -> Option<(String, Id)> {
         self.out.follows.pop_front()
+    }
+
+    /// Whether this replica follows a whole collection.
+    pub fn watches(&self, collection: &str) -> bool {
+        self.collections.contains(collection)
     }
 
     /// Whether the events of an object reach this replica: it follows its collection or the
@@ -394,7 +394,9 @@ impl Replica {
             flight: None,
         });
         self.rids.insert(rid.clone(), (collection.to_string(), key.clone()));
-        if !self.is_followed(collection, &key) && self.unfollowed.insert((collection.to_string(), key.clone())) {
+        // The first pending change of an object nobody follows asks once to follow it: until then
+        // none of its changes can be sent, so none is settled, and the later ones find it pending.
+        if base.is_some() && !self.is_followed(collection, &key) {
             self.out.follows.push_back((collection.to_string(), request.id.clone()));
         }
         self.out.notices.push_back(Notice::Changed { collection: collection.to_string(), id: request.id });
