@@ -5,6 +5,7 @@
 # from (test-e2e.sh exports the URLs below for the e2e harness). The Rust defaults stay in Rust.
 : "${VMM_MQTT_PORT:=1883}"         # Mosquitto, MQTT over TCP (services.sh)
 : "${VMM_WS_PORT:=9001}"           # Mosquitto, MQTT over WebSockets: what browsers connect to
+: "${VMM_WS_AUTH_PORT:=9002}"      # Mosquitto, MQTT over WebSockets with a password: refuses anonymous clients (e2e)
 : "${VMM_MONGO_PORT:=27017}"       # FerretDB on SQLite (services.sh)
 : "${VMM_DEMO_PORT:=5173}"         # the demo app (demo.sh)
 : "${VMM_DEMO_HTTP_PORT:=9464}"    # the demo bridge's /healthz and /metrics (demo.sh)
@@ -17,6 +18,9 @@
 mqtt_url=${VMM_MQTT_URL:-mqtt://127.0.0.1:$VMM_MQTT_PORT}
 mongodb_uri=${VMM_MONGODB_URI:-mongodb://127.0.0.1:$VMM_MONGO_PORT}
 ws_url=${VMM_WS_URL:-ws://127.0.0.1:$VMM_WS_PORT}
+# A broker that refuses a client without credentials (CONNACK "not authorized"): the e2e tests of
+# an unreachable broker. Set VMM_WS_AUTH_URL to such a listener of other infrastructure.
+ws_auth_url=${VMM_WS_AUTH_URL:-ws://127.0.0.1:$VMM_WS_AUTH_PORT}
 
 say() { printf '%s: %s\n' "${SAY_AS:-vmm}" "$*"; }
 

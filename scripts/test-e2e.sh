@@ -8,7 +8,8 @@
 # www/e2e/screenshots/.
 #
 # VMM_MQTT_URL / VMM_MONGODB_URI point at other services (then services.sh starts nothing);
-# VMM_WS_URL is what the browser connects to. The defaults (scripts/lib.sh) are exported for the
+# VMM_WS_URL is what the browser connects to; VMM_WS_AUTH_URL a listener that refuses clients
+# without a password. The defaults (scripts/lib.sh) are exported for the
 # harness. Arguments are passed to `node --test` (e.g. --test-name-pattern=conflict).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,7 @@ if ! bash scripts/services.sh start; then
     exit 1
   fi
 fi
-export VMM_MQTT_URL=$mqtt_url VMM_MONGODB_URI=$mongodb_uri VMM_WS_URL=$ws_url
+export VMM_MQTT_URL=$mqtt_url VMM_MONGODB_URI=$mongodb_uri VMM_WS_URL=$ws_url VMM_WS_AUTH_URL=$ws_auth_url
 
 [[ -x /usr/bin/chromium || -n ${CHROMIUM:-} ]] || { say "Chromium is needed: make wasm-tools (or set CHROMIUM)"; exit 1; }
 
