@@ -41,8 +41,8 @@ pub(crate) struct Settings {
     /// The largest packet sent.
     pub(crate) max_packet: usize,
     pub(crate) filters: Vec<String>,
-    /// The will: its topic and payload.
-    pub(crate) will: Option<(String, Vec<u8>)>,
+    /// The will: its topic and payload, and whether it is retained.
+    pub(crate) will: Option<(String, Vec<u8>, bool)>,
 }
 
 /// A connected (or reconnecting) MQTT client.
@@ -53,6 +53,9 @@ pub(crate) struct Mqtt {
     connected: Arc<AtomicBool>,
     /// Whether the broker acknowledged the subscriptions of the current connection.
     subscribed: Arc<AtomicBool>,
+    /// A retained message published on every connection, after the subscriptions: the bridge's
+    /// presence (§2.2), once it serves.
+    announcement: Mutex<Option<(String, Vec<u8>)>>,
 }
 
 /// Where the MQTT connection goes, parsed from `mqtt://host:port`.
@@ -81,8 +84,8 @@ impl Mqtt {
             // too_large) rather than failing the connection, which would make the broker deliver
             // the same packet again forever; the broker should cap packets below that.
             .set_max_packet_size(MAX_INCOMING_PACKET.max(max_packet), max_packet);
-        if let Some((topic, payload)) = will {
-            options.set_last_will(rumqttc::LastWill::new(topic, payload, QoS::AtLeastOnce, false));
+        if let Some((topic, payload, retain)) = will {
+            options.set_last_will(rumqttc::LastWill::new(topic, payload, QoS::AtLeastOnce, retain));
         }
         let (client, eventloop) = AsyncClient::new(options, 256);
         let mut eventloop = eventloop;
@@ -96,6 +99,7 @@ impl Mqtt {
             order: tokio::sync::Mutex::new(()),
             connected: Arc::new(AtomicBool::new(false)),
             subscribed: Arc::new(AtomicBool::new(false)),
+            announcement: Mutex::new(None),
         });
         let task = tokio::spawn(drive(eventloop, mqtt.clone(), filters, incoming, shutdown));
         Ok((mqtt, task))
@@ -145,8 +149,33 @@ impl Mqtt {
         }
     }
 
-    /// Disconnects cleanly.
+    /// Publishes `payload` retained on `topic` now and after every reconnection (after the
+    /// subscriptions), until [`Mqtt::disconnect`]. With QoS 0: a publish of our own with a packet
+    /// id would take the place of a waiter of [`Mqtt::publish_acked`]; a lost one is published
+    /// again with the next connection, and the announcement is a hint, never a guarantee.
+    pub(crate) fn announce(&self, topic: String, payload: Vec<u8>) {
+        *self.announcement.lock().expect("announcement lock") = Some((topic, payload));
+        if self.connected.load(Ordering::SeqCst) {
+            self.publish_announcement();
+        }
+    }
+
+    fn publish_announcement(&self) {
+        if let Some((topic, payload)) = self.announcement.lock().expect("announcement lock").clone() {
+            // try_: never await the request channel from the task that drains it.
+            if let Err(e) = self.client.try_publish(topic, QoS::AtMostOnce, true, payload) {
+                tracing::warn!(error = %e, "could not publish the bridge's presence");
+            }
+        }
+    }
+
+    /// Disconnects cleanly. A bridge that announced itself first clears its announcement (an
+    /// empty retained message, as its will would have published).
     pub(crate) async fn disconnect(&self) {
+        let announced = self.announcement.lock().expect("announcement lock").take();
+        if let Some((topic, _)) = announced {
+            let _ = self.client.publish(topic, QoS::AtMostOnce, true, Vec::new()).await;
+        }
         let _ = self.client.disconnect().await;
     }
 }
@@ -173,6 +202,7 @@ async fn drive(
                         tracing::error!(error = %e, filter = %f, "could not subscribe");
                     }
                 }
+                mqtt.publish_announcement();
             }
             Ok(Event::Incoming(Incoming::SubAck(_))) => {
                 mqtt.subscribed.store(true, Ordering::SeqCst);

@@ -52,7 +52,7 @@ pub async fn serve_with_clock(
     let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await?;
     let db = client.database(&config.database);
     let mut filters = topics.bridge_filters(config.share_group()).to_vec();
-    filters.push(topics.bridges_gone());
+    filters.push(topics.bridges_presence());
     let started = clock.now_ms();
     let instance = format!("{}.{}.{}", config.bridge_id, started, std::process::id());
     let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
@@ -65,8 +65,9 @@ pub async fn serve_with_clock(
         clean_session: true,
         max_packet: config.max_payload + 4096,
         filters,
-        // Dying without a DISCONNECT makes the broker tell the other bridges (journal.rs).
-        will: Some((topics.bridge_gone(&instance), instance.clone().into_bytes())),
+        // Dying without a DISCONNECT makes the broker clear this bridge's presence, which tells
+        // the clients it is gone and the other bridges to take over its events (journal.rs).
+        will: Some((topics.bridge_presence(&instance), Vec::new(), true)),
     };
     let (mqtt, mqtt_task) = Mqtt::start(settings, incoming_tx, mqtt_stop.clone())?;
     let storage_open = Arc::new(AtomicBool::new(false));
@@ -96,6 +97,9 @@ pub async fn serve_with_clock(
     };
     journal.beat().await?;
     storage_open.store(true, Ordering::SeqCst);
+    // Serving now: clients waiting for a bridge send what they hold at once (§2.2).
+    let presence = serde_json::json!({"type": "bridge", "instance": instance, "since": started});
+    mqtt.announce(topics.bridge_presence(&instance), presence.to_string().into_bytes());
     let journal = Arc::new(journal);
     let journal_stop = CancellationToken::new();
     let journal_task = tokio::spawn(journal.clone().run(journal_stop.clone()));
@@ -161,8 +165,11 @@ async fn request_loop(
             p = incoming.recv() => match p { Some(p) => p, None => break },
             () = shutdown.cancelled() => break,
         };
-        if let Some(gone) = topics.gone_instance(&publish.topic) {
-            if gone != journal.instance {
+        if let Some(gone) = topics.presence_instance(&publish.topic) {
+            // Another bridge's announcement (§2.2) is no news for a bridge; an empty payload (or
+            // an older bridge's will: its instance as text) means that bridge is gone.
+            let announced = publish.payload.first() == Some(&b'{');
+            if gone != journal.instance && !announced {
                 let journal = journal.clone();
                 tokio::spawn(async move { journal.recover_instance(&gone).await });
             }

@@ -41,7 +41,7 @@ async fn a_consumer_with_a_gap_sends_a_failure_gets_the_replay_and_converges() {
                 }
                 mqtt.publish(&t.topic, &t.payload);
             }
-            if let SessionEvent::Message { topic, payload } = mqtt.next().await {
+            if let SessionEvent::Message { topic, payload, .. } = mqtt.next().await {
                 let message = Message::parse(&payload, &Limits::default()).unwrap();
                 if let Message::Event(e) = &message {
                     if e.version == 2 && !dropped {

@@ -40,5 +40,5 @@ pub mod mqtt;
 #[cfg(feature = "tokio")]
 pub mod native;
 
-pub use engine::{Engine, Options, Output, Rollback, Status};
+pub use engine::{Engine, Options, Output, Problem, ProblemKind, Rollback, Status};
 pub use vmm_protocol;

@@ -117,7 +117,7 @@ fn a_qos1_message_travels_between_two_sessions_through_mosquitto() {
     assert_eq!(publisher.session.in_flight(), 0);
 
     let message = subscriber.wait_for(|e| matches!(e, SessionEvent::Message { .. }));
-    assert_eq!(message, SessionEvent::Message { topic, payload });
+    assert_eq!(message, SessionEvent::Message { topic, payload, retain: false });
 
     subscriber.close();
     publisher.close();

@@ -30,13 +30,16 @@ pub enum Code {
     Internal,
     /// Local only: the request waited behind one that was rejected.
     Aborted,
-    /// Local only: the replica gave up waiting for the outcome.
+    /// Local only: the application gave up waiting for the outcome, which is unknown: the change
+    /// stays pending (§6.4).
     Timeout,
+    /// Local only: the application cancelled the change (§6.4).
+    Cancelled,
 }
 
 impl Code {
     /// Every code, in the order of §13.2.
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 12] = [
         Code::Malformed,
         Code::TooLarge,
         Code::InvalidDocument,
@@ -48,6 +51,7 @@ impl Code {
         Code::Internal,
         Code::Aborted,
         Code::Timeout,
+        Code::Cancelled,
     ];
 
     /// Reads a code as it is written on the wire; `None` for any other text. The same as the
@@ -70,6 +74,7 @@ impl Code {
             Code::Internal => "internal",
             Code::Aborted => "aborted",
             Code::Timeout => "timeout",
+            Code::Cancelled => "cancelled",
         }
     }
 }

@@ -98,6 +98,14 @@ impl Topics {
         format!("{}/evt/{collection}/{}", self.root, id.key())
     }
 
+    /// The collection of an event topic filter (`{p}/v1/evt/{collection}/+` or
+    /// `{p}/v1/evt/{collection}/{key}`), if `filter` is one.
+    pub fn collection_of_events_filter(&self, filter: &str) -> Option<String> {
+        let rest = filter.strip_prefix(self.root.as_str())?.strip_prefix("/evt/")?;
+        let (collection, _) = rest.rsplit_once('/')?;
+        check_collection(collection).ok().map(|()| collection.to_string())
+    }
+
     /// `{p}/v1/reply/{client}`.
     pub fn reply(&self, client: &str) -> String {
         format!("{}/reply/{client}", self.root)
@@ -145,20 +153,21 @@ impl Topics {
 }
 
 impl Topics {
-    /// Where a bridge process's MQTT will goes: `{p}/v1/bridges/{instance}`. Only bridges use it
-    /// (§2.2): the broker publishes the will when the process dies without disconnecting, and the
-    /// other bridges then publish what it left unacknowledged.
-    pub fn bridge_gone(&self, instance: &str) -> String {
+    /// A bridge process's presence topic, `{p}/v1/bridges/{instance}` (§2.2): the bridge
+    /// publishes a retained announcement there once it serves, and its will (or its goodbye) is a
+    /// retained empty message there, which clears the announcement and tells the other bridges to
+    /// publish what it left unacknowledged. Clients read it to know whether a bridge is there.
+    pub fn bridge_presence(&self, instance: &str) -> String {
         format!("{}/bridges/{instance}", self.root)
     }
 
-    /// The filter of every bridge's will.
-    pub fn bridges_gone(&self) -> String {
+    /// The filter of every bridge's presence.
+    pub fn bridges_presence(&self) -> String {
         format!("{}/bridges/+", self.root)
     }
 
-    /// The instance of a will topic, if `topic` is one.
-    pub fn gone_instance(&self, topic: &str) -> Option<String> {
+    /// The instance of a presence topic, if `topic` is one.
+    pub fn presence_instance(&self, topic: &str) -> Option<String> {
         let instance = topic.strip_prefix(self.root.as_str())?.strip_prefix("/bridges/")?;
         (!instance.is_empty() && !instance.contains('/')).then(|| instance.to_string())
     }

@@ -403,11 +403,7 @@ impl Vars {
 fn replica_vectors() {
     for case in cases("replica.json") {
         let n = name(&case);
-        let mut config =
-            Config::new(case["client"].as_str().unwrap(), case["id_prefix"].as_str().unwrap_or("p")).unwrap();
-        if let Some(t) = case.get("request_timeout") {
-            config.request_timeout = t.as_u64();
-        }
+        let config = Config::new(case["client"].as_str().unwrap(), case["id_prefix"].as_str().unwrap_or("p")).unwrap();
         let mut replica = Replica::new(config);
         let mut vars = Vars::default();
         let mut now = 0;
@@ -431,6 +427,17 @@ fn replica_step(replica: &mut Replica, vars: &mut Vars, now: &mut u64, step: &Va
             .map(|(collection, id)| json!({"collection": collection, "id": id.to_value()}))
             .collect();
         assert_eq!(&Value::Array(got), expected, "{at}: follow");
+    } else if let Some(o) = step.get("cancel") {
+        let rids = replica.cancel(o["collection"].as_str().unwrap(), &Id::from_value(&o["id"]).unwrap());
+        assert_eq!(rids.len() as u64, step["cancelled"].as_u64().unwrap(), "{at}: cancelled");
+    } else if step.get("bridge_up").is_some() {
+        replica.bridge_up(*now);
+    } else if let Some(c) = step.get("unwatch") {
+        let kept: Vec<Value> =
+            replica.unwatch_collection(*now, c.as_str().unwrap()).iter().map(|id| id.to_value()).collect();
+        assert_eq!(&Value::Array(kept), &step["kept"], "{at}: kept");
+    } else if let Some(l) = step.get("loaded") {
+        assert_eq!(replica.is_loaded(l["collection"].as_str().unwrap()), l["loaded"], "{at}: loaded");
     } else if step.get("connect").is_some() {
         replica.connected(*now);
     } else if step.get("disconnect").is_some() {

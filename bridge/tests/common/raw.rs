@@ -64,7 +64,7 @@ impl Raw {
     /// The next message: its topic and payload (other events are skipped).
     pub async fn message(&mut self) -> (String, Vec<u8>) {
         loop {
-            if let SessionEvent::Message { topic, payload } = self.next().await {
+            if let SessionEvent::Message { topic, payload, .. } = self.next().await {
                 return (topic, payload);
             }
         }

@@ -17,20 +17,31 @@
 //!   outcome arrives in one round trip.
 //! - **Timers are looked at only when due**: a message costs the work it causes, not a walk over
 //!   the replica (the replica's timers follow what is in flight).
-//! - **Status and pending count are reported when they change**, as one [`Output::Status`].
+//! - **Status, pending count and bridges are reported when they change**, as one
+//!   [`Output::Status`]. The status tells apart a broker that cannot be reached (and why: the
+//!   network, refused, credentials), an offline mode chosen by the application, and a broker
+//!   with no bridge on the prefix.
+//! - **Bridges announce themselves** (§2.2: a retained message per bridge on
+//!   `{p}/v1/bridges/{instance}`, cleared by its will). When one comes up, everything in flight
+//!   is sent again at once: a bridge back after minutes is caught up in one round trip, not at
+//!   the end of a back-off.
+//! - **Nothing is rolled back for lack of time** (§6.4): a change stays pending, and is resent,
+//!   until its outcome arrives or the application cancels it ([`Engine::cancel`]).
 
 mod options;
 mod output;
+mod presence;
 #[cfg(test)]
 mod tests;
 
 pub use options::Options;
-pub use output::{Output, Rollback, Status};
+pub use output::{Output, Problem, ProblemKind, Rollback, Status};
 
 use crate::mqtt::{QoS, Session, SessionEvent, SessionOptions, SubscribeReturnCode};
-use std::collections::{HashMap, VecDeque};
+use presence::Presence;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use vmm_protocol::replica::{Notice, Replica, Status as ReplicaStatus};
-use vmm_protocol::{Id, Result, Value, Violation};
+use vmm_protocol::{Code, Id, Result, Value, Violation};
 
 /// What a subscription is for.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +52,8 @@ enum Watch {
     Collection(String),
     /// An object followed while connected.
     Object(String, Id),
+    /// Nothing to do on the SUBACK (the replica already follows it, or no longer wants it).
+    Nothing,
 }
 
 /// The client engine; see the module docs.
@@ -52,8 +65,17 @@ pub struct Engine {
     subscribing: HashMap<u16, (Watch, Vec<String>)>,
     /// CONNECT, sent before anything the session queued.
     connect: Option<Vec<u8>>,
-    ever_online: bool,
-    reported: (Status, usize),
+    presence: Presence,
+    /// Why the last attempt to reach the broker failed, until one succeeds.
+    problem: Option<Problem>,
+    /// The problem was reported by the session for the current transport (a refusal, no
+    /// answer): its closing is then no second problem.
+    problem_of_this_transport: bool,
+    /// Offline on purpose ([`Engine::disconnect`]) until the next transport opens.
+    by_choice: bool,
+    /// Collections whose subscription the broker refused.
+    collection_errors: BTreeMap<String, Violation>,
+    reported: (Status, usize, usize),
     out: VecDeque<Output>,
 }
 
@@ -61,6 +83,7 @@ impl Engine {
     /// An engine, not connected.
     pub fn new(options: Options) -> Result<Engine> {
         let config = options.replica_config()?;
+        let presence = Presence::new(&config.topics);
         let mut session_options = SessionOptions::new(options.client_id.clone());
         session_options.keep_alive_secs = options.keep_alive_secs;
         session_options.clean_session = true;
@@ -73,8 +96,12 @@ impl Engine {
             session,
             subscribing: HashMap::new(),
             connect: None,
-            ever_online: false,
-            reported: (Status::Connecting, 0),
+            presence,
+            problem: None,
+            problem_of_this_transport: false,
+            by_choice: false,
+            collection_errors: BTreeMap::new(),
+            reported: (Status::Connecting, 0, 0),
             out: VecDeque::new(),
         })
     }
@@ -86,12 +113,31 @@ impl Engine {
 
     /// The status a UI shows.
     pub fn status(&self) -> Status {
-        match self.replica.status() {
-            ReplicaStatus::Online => Status::Online,
-            ReplicaStatus::Resyncing => Status::Resyncing,
-            ReplicaStatus::Offline if self.ever_online => Status::Offline,
-            ReplicaStatus::Offline => Status::Connecting,
+        if self.by_choice {
+            return Status::Offline;
         }
+        match self.replica.status() {
+            ReplicaStatus::Offline if self.problem.is_some() => Status::Unreachable,
+            ReplicaStatus::Offline => Status::Connecting,
+            _ if self.presence.none_there() => Status::NoBridge,
+            ReplicaStatus::Resyncing => Status::Resyncing,
+            ReplicaStatus::Online => Status::Online,
+        }
+    }
+
+    /// Why the last attempt to reach the broker failed, while no attempt has succeeded since.
+    pub fn problem(&self) -> Option<&Problem> {
+        self.problem.as_ref()
+    }
+
+    /// How many bridges announce themselves on the prefix (§2.2).
+    pub fn bridges(&self) -> usize {
+        self.presence.count()
+    }
+
+    /// Why the events of a collection cannot arrive (the broker refused its subscription), if so.
+    pub fn collection_error(&self, collection: &str) -> Option<&Violation> {
+        self.collection_errors.get(collection)
     }
 
     /// How many changes wait for their outcome.
@@ -101,6 +147,8 @@ impl Engine {
 
     /// The transport (WebSocket, TCP) is open: the engine sends CONNECT, then subscribes.
     pub fn transport_open(&mut self, now: u64) {
+        self.by_choice = false;
+        self.problem_of_this_transport = false;
         self.connect = Some(self.session.connect(now));
     }
 
@@ -113,6 +161,13 @@ impl Engine {
     /// The transport closed or failed: changes queue until the next connection.
     pub fn transport_closed(&mut self, now: u64) {
         self.connect = None;
+        if !self.session.is_connected() && !self.by_choice && !self.problem_of_this_transport {
+            self.failed(
+                ProblemKind::Network,
+                "the broker cannot be reached (no connection, or it closed at once)".into(),
+            );
+        }
+        self.problem_of_this_transport = false;
         self.session.disconnected();
         self.went_down();
         self.drive(now);
@@ -159,6 +214,36 @@ impl Engine {
         Ok(())
     }
 
+    /// Stops following a collection: unsubscribes from its events and forgets its objects,
+    /// except those with changes pending, which stay followed one by one until settled (and
+    /// after). Idempotent.
+    pub fn unwatch(&mut self, now: u64, collection: &str) -> Result<()> {
+        vmm_protocol::topic::check_collection(collection)?;
+        let filter = self.replica.config().topics.collection_events(collection);
+        for (watch, _) in self.subscribing.values_mut() {
+            if *watch == Watch::Collection(collection.to_string()) {
+                *watch = Watch::Nothing;
+            }
+        }
+        let kept = self.replica.unwatch_collection(now, collection);
+        self.collection_errors.remove(collection);
+        if self.session.is_connected() {
+            // The objects' subscriptions first: the broker applies packets in order, so their
+            // events never go unsubscribed.
+            let topics = &self.replica.config().topics;
+            let filters: Vec<String> = kept.iter().map(|id| topics.event(collection, id)).collect();
+            if !filters.is_empty() {
+                let with_qos: Vec<(&str, QoS)> = filters.iter().map(|f| (f.as_str(), QoS::AtLeastOnce)).collect();
+                if let Ok(id) = self.session.subscribe(&with_qos) {
+                    self.subscribing.insert(id, (Watch::Nothing, filters));
+                }
+            }
+            let _ = self.session.unsubscribe(&[filter.as_str()]);
+        }
+        self.drive(now);
+        Ok(())
+    }
+
     /// Makes a change (see [`Replica::request`] for `op`): shown at once, pending until its
     /// [`Output::Outcome`]. Returns the request id; an error changes nothing.
     pub fn request(&mut self, now: u64, collection: &str, op: Value) -> Result<String> {
@@ -167,11 +252,20 @@ impl Engine {
         Ok(rid)
     }
 
-    /// Ends the connection politely: returns the bytes to send before closing the transport.
-    /// Pending changes stay pending.
+    /// Cancels this client's pending changes of an object ([`Replica::cancel`]): each gets an
+    /// [`Output::Outcome`] rolled back with `cancelled`. Returns their request ids.
+    pub fn cancel(&mut self, now: u64, collection: &str, id: &Id) -> Vec<String> {
+        let rids = self.replica.cancel(collection, id);
+        self.drive(now);
+        rids
+    }
+
+    /// Goes offline on purpose (the status says `offline`): returns the bytes to send before
+    /// closing the transport. Pending changes stay pending, and go out on the next connection.
     pub fn disconnect(&mut self, now: u64) -> Vec<u8> {
         let mut bytes = self.connect.take().unwrap_or_default();
         bytes.extend(self.session.disconnect());
+        self.by_choice = true;
         self.went_down();
         self.drive(now);
         bytes
@@ -186,7 +280,10 @@ impl Engine {
                 Ok(id) => {
                     self.subscribing.insert(id, (watch, vec![filter]));
                 }
-                Err(e) => self.out.push_back(Output::SubscriptionRefused { filter: format!("{filter}: {e}") }),
+                Err(e) => {
+                    let collection = self.replica.config().topics.collection_of_events_filter(&filter);
+                    self.out.push_back(Output::SubscriptionRefused { filter: format!("{filter}: {e}"), collection })
+                }
             }
         } else {
             // Subscribed with everything else on the next connection.
@@ -198,7 +295,7 @@ impl Engine {
         let _ = match &watch {
             Watch::Collection(c) => self.replica.watch_collection(now, c),
             Watch::Object(c, id) => self.replica.watch_object(now, c, id),
-            Watch::Connect => Ok(()),
+            Watch::Connect | Watch::Nothing => Ok(()),
         };
         if let Watch::Collection(collection) = watch {
             self.out.push_back(Output::Watching { collection });
@@ -209,6 +306,7 @@ impl Engine {
     /// SUBACK are subscribed again with the rest on the next connection.
     fn went_down(&mut self) {
         self.replica.disconnected();
+        self.presence.clear();
         self.subscribing.retain(|_, (w, _)| *w != Watch::Connect);
     }
 
@@ -239,28 +337,45 @@ impl Engine {
         while let Some(notice) = self.replica.poll_notice() {
             self.on_notice(notice);
         }
-        if self.replica.status() == ReplicaStatus::Online {
-            self.ever_online = true;
-        }
-        let now_reported = (self.status(), self.replica.pending_count());
+        let now_reported = (self.status(), self.replica.pending_count(), self.presence.count());
         if now_reported != self.reported {
             self.reported = now_reported;
-            self.out.push_back(Output::Status { status: now_reported.0, pending: now_reported.1 });
+            let (status, pending, bridges) = now_reported;
+            self.out.push_back(Output::Status { status, pending, bridges });
         }
     }
 
     fn on_session_event(&mut self, now: u64, event: SessionEvent) {
         match event {
-            SessionEvent::Connected { .. } => self.subscribe_all(now),
+            SessionEvent::Connected { .. } => {
+                self.problem = None;
+                self.subscribe_all(now);
+            }
             SessionEvent::Subscribed { id, granted } => self.on_suback(now, id, &granted),
-            SessionEvent::Message { topic, payload } => {
-                if let Err(reason) = self.replica.handle(now, &topic, &payload) {
+            SessionEvent::Message { topic, payload, retain } => {
+                if let Some(came_up) = self.presence.handle(&topic, &payload) {
+                    // A retained announcement was there before we subscribed: what we just
+                    // sent reaches that bridge anyway. A fresh one is a bridge (back) now.
+                    if came_up && !retain {
+                        self.replica.bridge_up(now);
+                    }
+                } else if let Err(reason) = self.replica.handle(now, &topic, &payload) {
                     self.out.push_back(Output::Ignored { topic, reason });
                 }
             }
-            SessionEvent::Dead => self.lost("no answer from the broker in time".into()),
+            SessionEvent::Dead => {
+                let message = "no answer from the broker in time";
+                if !self.session_was_up() {
+                    self.failed(ProblemKind::Network, message.into());
+                }
+                self.lost(message.into());
+            }
             SessionEvent::ProtocolError(e) => self.lost(format!("the broker broke the protocol: {e}")),
-            SessionEvent::ConnectionRefused(code) => self.lost(format!("the broker refused the connection: {code:?}")),
+            SessionEvent::ConnectionRefused(code) => {
+                let (kind, message) = presence::refusal(code);
+                self.failed(kind, message.clone());
+                self.lost(message);
+            }
             SessionEvent::Published { .. } | SessionEvent::Unsubscribed { .. } => {}
         }
     }
@@ -270,6 +385,22 @@ impl Engine {
         self.out.push_back(Output::Lost { reason });
     }
 
+    /// Whether the current transport got a CONNACK that accepted it (the replica is then past
+    /// offline: it goes online on the first SUBACK).
+    fn session_was_up(&self) -> bool {
+        self.reported.0.is_connected() || self.subscribing.values().any(|(w, _)| *w == Watch::Connect)
+    }
+
+    /// An attempt to reach the broker failed: reported when the problem is new.
+    fn failed(&mut self, kind: ProblemKind, message: String) {
+        self.problem_of_this_transport = true;
+        let problem = Problem { kind, message };
+        if self.problem.as_ref() != Some(&problem) {
+            self.out.push_back(Output::ConnectionFailed(problem.clone()));
+        }
+        self.problem = Some(problem);
+    }
+
     /// A new connection: everything the replica follows, and the watches that were waiting for
     /// their SUBACK, in one SUBSCRIBE.
     fn subscribe_all(&mut self, now: u64) {
@@ -277,7 +408,8 @@ impl Engine {
         for watch in waiting {
             self.start_following(now, watch);
         }
-        let filters = self.replica.subscriptions();
+        let mut filters = self.replica.subscriptions();
+        filters.push(self.presence.filter().to_string());
         let with_qos: Vec<(&str, QoS)> = filters.iter().map(|f| (f.as_str(), QoS::AtLeastOnce)).collect();
         match self.session.subscribe(&with_qos) {
             Ok(id) => {
@@ -290,13 +422,27 @@ impl Engine {
     fn on_suback(&mut self, now: u64, id: u16, granted: &[SubscribeReturnCode]) {
         let Some((watch, filters)) = self.subscribing.remove(&id) else { return };
         for (filter, code) in filters.iter().zip(granted) {
-            if *code == SubscribeReturnCode::Failure {
-                self.out.push_back(Output::SubscriptionRefused { filter: filter.clone() });
+            let refused = *code == SubscribeReturnCode::Failure;
+            if filter == self.presence.filter() {
+                self.presence.subscribed(!refused);
+                continue;
+            }
+            let collection = self.replica.config().topics.collection_of_events_filter(filter);
+            if let Some(c) = &collection {
+                if refused {
+                    let why = format!("the broker refused the subscription to {filter} (an ACL?)");
+                    self.collection_errors.insert(c.clone(), Violation::new(Code::Forbidden, why));
+                } else {
+                    self.collection_errors.remove(c);
+                }
+            }
+            if refused {
+                self.out.push_back(Output::SubscriptionRefused { filter: filter.clone(), collection });
             }
         }
         match watch {
             Watch::Connect if self.replica.status() == ReplicaStatus::Offline => self.replica.connected(now),
-            Watch::Connect => {}
+            Watch::Connect | Watch::Nothing => {}
             other => self.start_following(now, other),
         }
     }

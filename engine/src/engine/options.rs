@@ -21,9 +21,6 @@ pub struct Options {
     pub password: Option<Vec<u8>>,
     /// MQTT keep-alive in seconds (default 30).
     pub keep_alive_secs: u16,
-    /// Roll a request back with `timeout` after this long in flight while online (default 60 s);
-    /// `None` waits forever.
-    pub request_timeout: Option<u64>,
     /// Publish a request again after this long without an outcome, doubling (default 10 s).
     pub resend_after: u64,
     /// Ask for a snapshot page again after this long (default 10 s).
@@ -40,7 +37,6 @@ impl Options {
             username: None,
             password: None,
             keep_alive_secs: 30,
-            request_timeout: Some(60_000),
             resend_after: 10_000,
             load_retry: 10_000,
         }
@@ -49,7 +45,6 @@ impl Options {
     pub(super) fn replica_config(&self) -> Result<Config> {
         let mut config = Config::new(&self.client_id, &self.id_prefix)?;
         config.topics = Topics::new(&self.prefix)?;
-        config.request_timeout = self.request_timeout;
         config.resend_after = self.resend_after;
         config.load_retry = self.load_retry;
         if self.resend_after == 0 || self.load_retry == 0 {

@@ -105,6 +105,9 @@ pub enum SessionEvent {
         topic: String,
         /// Its payload.
         payload: Vec<u8>,
+        /// Set when the broker sends a retained message because of a new subscription (MQTT
+        /// 3.1.1 §3.3.1.3): it was published before, not now.
+        retain: bool,
     },
     /// The broker acknowledged our QoS 1 PUBLISH with this packet id.
     Published {
@@ -430,7 +433,11 @@ impl Session {
                     let [hi, lo] = id.to_be_bytes();
                     self.send(vec![0x40, 0x02, hi, lo]);
                 }
-                self.events.push_back(SessionEvent::Message { topic: publish.topic, payload: publish.payload });
+                self.events.push_back(SessionEvent::Message {
+                    topic: publish.topic,
+                    payload: publish.payload,
+                    retain: publish.retain,
+                });
             }
             (State::Connected, Packet::PubAck(id)) => {
                 if self.acknowledge(id, Kind::Publish) {

@@ -125,7 +125,10 @@ fn puback_for_an_unknown_id_is_ignored() {
 fn incoming_qos1_publish_is_delivered_and_acknowledged_with_a_puback() {
     let mut session = connected();
     session.handle_bytes(1, &publish_bytes("x/y", b"payload", Some(42)));
-    assert_eq!(events(&mut session), [SessionEvent::Message { topic: "x/y".into(), payload: b"payload".to_vec() }]);
+    assert_eq!(
+        events(&mut session),
+        [SessionEvent::Message { topic: "x/y".into(), payload: b"payload".to_vec(), retain: false }]
+    );
     assert_eq!(sent(&mut session), [Packet::PubAck(42)]);
 }
 
@@ -133,7 +136,7 @@ fn incoming_qos1_publish_is_delivered_and_acknowledged_with_a_puback() {
 fn incoming_qos0_publish_is_delivered_without_an_acknowledgement() {
     let mut session = connected();
     session.handle_bytes(1, &publish_bytes("x", b"", None));
-    assert_eq!(events(&mut session), [SessionEvent::Message { topic: "x".into(), payload: vec![] }]);
+    assert_eq!(events(&mut session), [SessionEvent::Message { topic: "x".into(), payload: vec![], retain: false }]);
     assert!(sent(&mut session).is_empty());
 }
 
@@ -147,8 +150,8 @@ fn packets_split_or_joined_across_reads_are_all_handled() {
         session.handle_bytes(1, std::slice::from_ref(byte));
     }
     let expected = [
-        SessionEvent::Message { topic: "t".into(), payload: b"1".to_vec() },
-        SessionEvent::Message { topic: "t".into(), payload: b"2".to_vec() },
+        SessionEvent::Message { topic: "t".into(), payload: b"1".to_vec(), retain: false },
+        SessionEvent::Message { topic: "t".into(), payload: b"2".to_vec(), retain: false },
     ];
     assert_eq!(events(&mut session), expected);
     session.handle_bytes(2, &[stream.clone(), stream].concat());

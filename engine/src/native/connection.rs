@@ -1,7 +1,6 @@
 //! The connection task: TCP in and out of the engine, its timer, and reconnecting.
 
 use super::Shared;
-use crate::Status;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -73,7 +72,7 @@ async fn serve(shared: &Shared, stream: TcpStream) -> bool {
             if closed {
                 bytes.extend(state.engine.disconnect(now));
             }
-            got_online |= matches!(state.engine.status(), Status::Online | Status::Resyncing);
+            got_online |= state.engine.status().is_connected();
             Next { bytes, timeout: state.engine.poll_timeout(), lost: state.lost.take().is_some(), closed }
         });
         if !next.bytes.is_empty() && writer.write_all(&next.bytes).await.is_err() {

@@ -41,7 +41,9 @@ pub struct ClientOptions {
     pub credentials: Option<(String, String)>,
     /// The topic prefix.
     pub prefix: String,
-    /// How long a request may stay in flight while online before it is rolled back (`timeout`).
+    /// How long [`Client::request`] waits for the outcome before it returns `timeout` (the
+    /// outcome is then unknown: the change stays pending and is resent, and its event still
+    /// confirms it in the replica). `None` waits for the outcome however long it takes.
     pub request_timeout: Option<Duration>,
     /// How long to wait for a snapshot page before asking again.
     pub load_retry: Duration,
@@ -77,7 +79,6 @@ impl ClientOptions {
             o.password = Some(password.clone().into_bytes());
         }
         o.keep_alive_secs = self.keep_alive.as_secs().min(u64::from(u16::MAX)) as u16;
-        o.request_timeout = self.request_timeout.map(|d| d.as_millis() as u64);
         o.load_retry = self.load_retry.as_millis() as u64;
         o.resend_after = self.resend_after.as_millis() as u64;
         o
@@ -88,7 +89,8 @@ impl ClientOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct RequestError {
-    /// The reject code, or `aborted` / `timeout`, or the local refusal's code.
+    /// The reject code, or `aborted` / `cancelled` / `timeout` (the outcome is unknown), or the
+    /// local refusal's code.
     pub code: Code,
     /// A human-readable explanation.
     pub message: String,
@@ -137,6 +139,7 @@ struct Shared {
     /// Counts changes, for [`Client::wait_for`].
     changed: watch::Sender<u64>,
     start: Instant,
+    request_timeout: Option<Duration>,
 }
 
 impl Shared {
@@ -170,7 +173,12 @@ impl Shared {
                 Output::Ignored { topic, reason } => {
                     tracing_free_log(&format!("ignored a message on {topic}: {reason}"))
                 }
-                Output::SubscriptionRefused { filter } => tracing_free_log(&format!("subscription refused: {filter}")),
+                Output::SubscriptionRefused { filter, .. } => {
+                    tracing_free_log(&format!("subscription refused: {filter}"))
+                }
+                Output::ConnectionFailed(problem) => {
+                    tracing_free_log(&format!("cannot reach the broker: {}", problem.message))
+                }
                 Output::Lost { reason } => state.lost = Some(reason),
                 _ => {}
             }
@@ -228,6 +236,7 @@ impl Client {
             wake: Notify::new(),
             changed,
             start: Instant::now(),
+            request_timeout: options.request_timeout,
         });
         tokio::spawn(connection::run(shared.clone(), address));
         Ok(Client { shared })
@@ -257,14 +266,49 @@ impl Client {
     /// Makes a change (see [`Replica::request`] for `op`): visible at once in [`Client::get`],
     /// resolved with the confirming event or the reason for its rollback.
     pub async fn request(&self, collection: &str, op: Value) -> Result<Event, RequestError> {
-        let rx = self.shared.act(|state, now| {
+        let (rid, rx) = self.shared.act(|state, now| {
             let rid = state.engine.request(now, collection, op)?;
             let (tx, rx) = oneshot::channel();
-            state.waiting.insert(rid, tx);
-            Ok::<_, RequestError>(rx)
+            state.waiting.insert(rid.clone(), tx);
+            Ok::<_, RequestError>((rid, rx))
         })?;
         let closed = || RequestError { code: Code::Internal, message: "the client is closed".into(), current: None };
-        rx.await.map_err(|_| closed())?
+        let Some(deadline) = self.shared.request_timeout else { return rx.await.map_err(|_| closed())? };
+        match tokio::time::timeout(deadline, rx).await {
+            Ok(outcome) => outcome.map_err(|_| closed())?,
+            Err(_) => {
+                self.shared.lock().waiting.remove(&rid);
+                Err(RequestError {
+                    code: Code::Timeout,
+                    message: format!(
+                        "no outcome within {deadline:?}: the change stays pending and may still be applied"
+                    ),
+                    current: None,
+                })
+            }
+        }
+    }
+
+    /// Cancels this client's pending changes of an object (rolled back with `cancelled`; one
+    /// already sent may still be applied). Returns how many.
+    pub fn cancel(&self, collection: &str, id: &Id) -> usize {
+        self.shared.act(|state, now| state.engine.cancel(now, collection, id).len())
+    }
+
+    /// Stops following a collection (see [`crate::Engine::unwatch`]).
+    pub fn unwatch(&self, collection: &str) -> Result<(), ClientError> {
+        self.shared
+            .act(|state, now| state.engine.unwatch(now, collection).map_err(|e| ClientError::Options(e.to_string())))
+    }
+
+    /// Why the broker cannot be reached, while it cannot.
+    pub fn problem(&self) -> Option<crate::Problem> {
+        self.shared.lock().engine.problem().cloned()
+    }
+
+    /// How many bridges announce themselves on the prefix.
+    pub fn bridges(&self) -> usize {
+        self.shared.lock().engine.bridges()
     }
 
     /// The optimistic view of an object.
@@ -319,7 +363,7 @@ impl Client {
         self.shared.wake.notify_one();
         let mut changes = self.shared.changed.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while self.status() != Status::Offline && self.status() != Status::Connecting {
+        while self.status().is_connected() {
             if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
                 return;
             }

@@ -58,7 +58,7 @@ impl Reject {
         let id = if f.has("id") { Some(f.id("id")?) } else { None };
         let code_text = f.string("code")?;
         let code = Code::parse(&code_text)
-            .filter(|c| !matches!(c, Code::Aborted | Code::Timeout))
+            .filter(|c| !matches!(c, Code::Aborted | Code::Timeout | Code::Cancelled))
             .ok_or_else(|| Violation::malformed(format!("unknown reject code {code_text:?}")).at("code"))?;
         let message = f.string("message")?;
         let current = f.opt_version("current")?;

@@ -187,6 +187,7 @@ impl Replica {
                     self.changed(&collection, &key);
                 }
             }
+            self.loaded.insert(collection.clone());
             self.out.notices.push_back(Notice::Loaded { collection: collection.clone() });
         }
         let keys: Vec<String> = self.objects.get(&collection).map(|m| m.keys().cloned().collect()).unwrap_or_default();

@@ -37,6 +37,7 @@
 //! assert!(std::iter::from_fn(|| replica.poll_notice()).any(|n| matches!(n, Notice::Confirmed { .. })));
 //! ```
 
+mod control;
 mod incoming;
 mod load;
 mod object;
@@ -54,7 +55,6 @@ use crate::topic::{self, Route, Topics};
 use crate::value::{Document, Value};
 use load::LoadJob;
 use object::ObjectEntry;
-use outgoing::{load_of, send};
 use pending::Pending;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -78,9 +78,6 @@ pub struct Config {
     pub failure_retry: u64,
     /// Ask for a snapshot page again after this long.
     pub load_retry: u64,
-    /// Roll a request back with `timeout` after it has been in flight this long while online;
-    /// `None` waits forever.
-    pub request_timeout: Option<u64>,
     /// How many early events to keep per object.
     pub max_early: usize,
 }
@@ -102,7 +99,6 @@ impl Config {
             max_backoff: 60_000,
             failure_retry: 5_000,
             load_retry: 10_000,
-            request_timeout: Some(60_000),
             max_early: 64,
         })
     }
@@ -153,7 +149,7 @@ pub enum Notice {
         collection: String,
         /// The object.
         id: Id,
-        /// Why: a reject code, or `aborted` or `timeout`.
+        /// Why: a reject code, or `aborted` or `cancelled`.
         code: Code,
         /// A human-readable explanation.
         message: String,
@@ -189,6 +185,8 @@ pub struct Replica {
     online: bool,
     resyncing: bool,
     collections: BTreeSet<String>,
+    /// The collections whose first load is complete.
+    loaded: BTreeSet<String>,
     watched_objects: BTreeMap<String, BTreeMap<String, Id>>,
     objects: BTreeMap<String, BTreeMap<String, ObjectEntry>>,
     /// Every pending change by request id: its collection and object key.
@@ -217,6 +215,7 @@ impl Replica {
             online: false,
             resyncing: false,
             collections: BTreeSet::new(),
+            loaded: BTreeSet::new(),
             watched_objects: BTreeMap::new(),
             objects: BTreeMap::new(),
             rids: HashMap::new(),
@@ -336,9 +335,6 @@ impl Replica {
         for (collection, key) in &self.active {
             let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { continue };
             entry.failure = None;
-            if let Some(f) = entry.pending.first_mut().and_then(|p| p.flight.as_mut()) {
-                f.give_up_at = None;
-            }
         }
         self.out.notices.push_back(Notice::Status(Status::Offline));
     }
@@ -425,13 +421,13 @@ impl Replica {
         Ok(())
     }
 
-    /// Acts on the time: resends requests, failures and load pages, and gives up on requests in
-    /// flight too long. Its cost grows with what is in flight, not with the replica.
+    /// Acts on the time: resends requests, failures and load pages. A request is never given up
+    /// on (§6.4): it is resent until its outcome arrives or [`Replica::cancel`]. Its cost grows
+    /// with what is in flight, not with the replica.
     pub fn handle_timeout(&mut self, now: u64) {
         if !self.online {
             return;
         }
-        let mut gave_up = Vec::new();
         let mut idle = Vec::new();
         for (collection, key) in &self.active {
             let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else {
@@ -443,32 +439,15 @@ impl Replica {
                 idle.push((collection.clone(), key.clone()));
                 continue;
             }
-            if !self.resyncing && timers::resend_due(&self.config, &mut self.out, collection, entry, now) {
-                gave_up.push((collection.clone(), key.clone()));
+            if !self.resyncing {
+                timers::resend_due(&self.config, &mut self.out, collection, entry, now);
             }
             timers::failure_due(&self.config, &mut self.out, collection, entry, now);
         }
         for object in idle {
             self.active.remove(&object);
         }
-        for (collection, key) in gave_up {
-            self.roll_back_head(
-                &collection,
-                &key,
-                Code::Timeout,
-                "no outcome arrived in time; the change may still be applied later".into(),
-                None,
-            );
-        }
-        let load_retry = self.config.load_retry;
-        let due: Vec<String> = self.loads.iter().filter(|(_, j)| j.retry_at <= now).map(|(l, _)| l.clone()).collect();
-        for lid in due {
-            let job = self.loads.get_mut(&lid).expect("listed above");
-            job.retry_at = now + load_retry;
-            let load = load_of(&lid, job);
-            let topic = self.config.topics.load(&self.config.client, &job.collection);
-            send(&mut self.out, topic, Message::Load(load));
-        }
+        self.retry_loads(now);
     }
 
     /// When [`Replica::handle_timeout`] should next be called, if ever.
@@ -483,9 +462,6 @@ impl Replica {
             if !self.resyncing {
                 if let Some(f) = entry.pending.first().and_then(|p| p.flight) {
                     consider(f.resend_at);
-                    if let Some(t) = f.give_up_at {
-                        consider(t);
-                    }
                 }
             }
             if let Some((at, _)) = entry.failure {

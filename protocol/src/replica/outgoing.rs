@@ -31,11 +31,7 @@ impl Replica {
         if head.flight.is_some() {
             return;
         }
-        head.flight = Some(Flight {
-            resend_at: now + cfg.resend_after,
-            backoff: cfg.resend_after,
-            give_up_at: cfg.request_timeout.map(|t| now + t),
-        });
+        head.flight = Some(Flight { resend_at: now + cfg.resend_after, backoff: cfg.resend_after });
         let request = request_of(collection, id, base, head);
         send(&mut self.out, cfg.topics.request(&cfg.client, collection), Message::Request(request));
         self.active.insert((collection.to_string(), key.to_string()));

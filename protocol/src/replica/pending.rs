@@ -20,6 +20,4 @@ pub(crate) struct Flight {
     pub(crate) resend_at: u64,
     /// The current resend back-off.
     pub(crate) backoff: u64,
-    /// When to give up (`timeout`), if ever.
-    pub(crate) give_up_at: Option<u64>,
 }

@@ -5,14 +5,11 @@ use super::outgoing::{request_of, send};
 use super::{Config, Out};
 use crate::message::{Failure, Message};
 
-/// Resends the object's request in flight if it is due. Returns whether it is time to give up
-/// on it instead (the caller rolls it back with `timeout`).
-pub(super) fn resend_due(cfg: &Config, out: &mut Out, collection: &str, entry: &mut ObjectEntry, now: u64) -> bool {
-    let Some(head) = entry.pending.first_mut() else { return false };
-    let Some(flight) = head.flight.as_mut() else { return false };
-    if flight.give_up_at.is_some_and(|t| t <= now) {
-        return true;
-    }
+/// Resends the object's request in flight if it is due. A request is never given up on: it
+/// stays pending until its outcome arrives or the application cancels it (§6.4).
+pub(super) fn resend_due(cfg: &Config, out: &mut Out, collection: &str, entry: &mut ObjectEntry, now: u64) {
+    let Some(head) = entry.pending.first_mut() else { return };
+    let Some(flight) = head.flight.as_mut() else { return };
     if flight.resend_at <= now {
         flight.backoff = (flight.backoff * 2).min(cfg.max_backoff);
         flight.resend_at = now + flight.backoff;
@@ -20,7 +17,6 @@ pub(super) fn resend_due(cfg: &Config, out: &mut Out, collection: &str, entry: &
         let request = request_of(collection, entry.id.clone(), base, head);
         send(out, cfg.topics.request(&cfg.client, collection), Message::Request(request));
     }
-    false
 }
 
 /// Sends the object's failure again if it is due and the gap is still open; forgets it if the

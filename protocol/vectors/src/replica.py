@@ -147,7 +147,7 @@ case("changes made offline wait for the resync and are sent after it", [
     {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1(n=1))}]},
 ])
 
-case("a request without an outcome is published again with the same rid, then given up", loaded([]) + [
+case("a request without an outcome is published again with the same rid, never given up, until the application cancels it", loaded([]) + [
     {"now": 100},
     {"request": {"collection": C, "op": {"op": "insert", "id": "t1", "doc": {"n": 1}}}, "bind": "~r1"},
     {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1(n=1))}]},
@@ -155,15 +155,63 @@ case("a request without an outcome is published again with the same rid, then gi
     {"sent": []},
     {"tick": 10100},
     {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1(n=1))}]},
-    {"tick": 30099},
-    {"sent": []},
     {"tick": 30100},
-    {"outcomes": [{"rolled_back": "~r1", "code": "timeout", "current": None}]},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1(n=1))}]},
+    {"tick": 70100},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1(n=1))}]},
+    {"tick": 130100},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1(n=1))}]},
+    {"tick": 190100},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1(n=1))}]},
+    {"outcomes": []},
+    {"meta": {"collection": C, "id": "t1", "version": 0, "pending": 1}},
+    {"request": {"collection": C, "op": {"op": "update", "id": "t1", "update": {"$set": {"n": 2}}}}, "bind": "~r2"},
+    {"cancel": {"collection": C, "id": "t1"}, "cancelled": 2},
+    {"outcomes": [{"rolled_back": "~r1", "code": "cancelled", "current": None}, {"rolled_back": "~r2", "code": "cancelled", "current": None}]},
     {"view": {"collection": C, "id": "t1", "doc": None}},
+    {"tick": 400000},
+    {"sent": []},
     {"receive": {"topic": evt_topic("s:t1"), "message": event(0, "insert", client="alice", rid="~r1", doc=T1(n=1))}},
     {"outcomes": []},
     {"view": {"collection": C, "id": "t1", "doc": T1(n=1)}},
-], request_timeout=30000)
+])
+
+case("a bridge coming up gets every request in flight and every load page at once, and the back-off starts again", [
+    {"watch": C, "now": 0},
+    {"connect": True},
+    {"sent": [{"topic": LOAD, "message": load("~l1")}]},
+    {"tick": 10000},
+    {"sent": [{"topic": LOAD, "message": load("~l1")}]},
+    {"now": 12000, "bridge_up": True},
+    {"sent": [{"topic": LOAD, "message": load("~l1")}]},
+    {"receive": {"topic": REPLY, "message": snapshot("~l1", [])}},
+    {"loaded": {"collection": C, "loaded": True}},
+    {"request": {"collection": C, "op": {"op": "insert", "id": "t1", "doc": {}}}, "bind": "~r1"},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1())}]},
+    {"tick": 22000},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1())}]},
+    {"now": 25000, "bridge_up": True},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1())}]},
+    {"tick": 34999},
+    {"sent": []},
+    {"tick": 35000},
+    {"sent": [{"topic": REQ, "message": request("~r1", 0, "insert", doc=T1())}]},
+])
+
+case("a collection no longer followed is forgotten, except the objects with changes pending, which are followed one by one", loaded([state("t1", 1, T1(n=1)), state("t2", 1, {"_id": "t2"})]) + [
+    {"loaded": {"collection": C, "loaded": True}},
+    {"request": {"collection": C, "op": {"op": "update", "id": "t1", "update": {"$set": {"n": 2}}}}, "bind": "~r1"},
+    {"sent": [{"topic": REQ, "message": request("~r1", 1, "update", update={"$set": {"n": 2}})}]},
+    {"unwatch": C, "kept": ["t1"]},
+    {"loaded": {"collection": C, "loaded": False}},
+    {"view": {"collection": C, "id": "t2", "doc": None}},
+    {"view": {"collection": C, "id": "t1", "doc": T1(n=2)}},
+    {"receive": {"topic": evt_topic("s:t1"), "message": event(1, "update", client="alice", rid="~r1", update={"$set": {"n": 2}})}},
+    {"outcomes": [{"confirmed": "~r1", "version": 2}]},
+    {"receive": {"topic": evt_topic("s:t2"), "message": event(1, "update", id="t2", update={"$set": {"n": 5}})}},
+    {"view": {"collection": C, "id": "t2", "doc": None}},
+    {"sent": []},
+])
 
 case("a collection loads page by page, and an object missing from a complete reload was deleted", [
     {"watch": C, "now": 0},
@@ -266,7 +314,7 @@ case("a change of an object the replica does not follow waits for its event subs
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "replica.json")
 with open(out, "w") as f:
     json.dump({
-        "description": "Replica scripts (PROTOCOL.md §5, §6, §11, §12). Each case configures a replica for `client` (defaults of the spec; `request_timeout` overrides) and runs `steps` in order. Steps: {now} sets the clock; {watch: collection}; {connect}; {disconnect}; {tick: t} sets the clock and fires timers; {request: {collection, op}, bind|error} makes a change (op is a request without type, rid, collection and base) and binds its rid or expects the error code; {receive: {topic, message}, error?, invalid?} delivers a message (`invalid: true` marks a message that deliberately breaks its schema); {sent: [...]} takes every message published since the last `sent` and compares them, in order, as {topic, message}; {outcomes: [...]} takes every confirmation ({confirmed: rid, version}) and rollback ({rolled_back: rid, code, current}) since the last `outcomes`; {view: {collection, id, doc}} checks the optimistic view (null: absent); {meta: {collection, id, version, pending}}; {status: offline|resyncing|online}; {follow: [{collection, id}]} takes every object the replica asked to follow since the last `follow` (§2.2: a requester holds an object's event subscription before it sends a request for it); {watch_object: {collection, id}} tells the replica the object's event subscription is held. Strings starting with `~` are variables: in expected messages they bind to the actual value the first time (request and load ids are the implementation's), in received messages they are replaced by their value. Timings follow the spec's SHOULDs: resend after 10 s, failure again after 5 s, load page again after 10 s, all doubling up to 60 s.",
+        "description": "Replica scripts (PROTOCOL.md §5, §6, §11, §12). Each case configures a replica for `client` (the defaults of the spec) and runs `steps` in order. Steps: {now} sets the clock; {watch: collection}; {connect}; {disconnect}; {tick: t} sets the clock and fires timers; {request: {collection, op}, bind|error} makes a change (op is a request without type, rid, collection and base) and binds its rid or expects the error code; {receive: {topic, message}, error?, invalid?} delivers a message (`invalid: true` marks a message that deliberately breaks its schema); {sent: [...]} takes every message published since the last `sent` and compares them, in order, as {topic, message}; {outcomes: [...]} takes every confirmation ({confirmed: rid, version}) and rollback ({rolled_back: rid, code, current}) since the last `outcomes`; {view: {collection, id, doc}} checks the optimistic view (null: absent); {meta: {collection, id, version, pending}}; {status: offline|resyncing|online}; {follow: [{collection, id}]} takes every object the replica asked to follow since the last `follow` (§2.2: a requester holds an object's event subscription before it sends a request for it); {watch_object: {collection, id}} tells the replica the object's event subscription is held; {cancel: {collection, id}, cancelled: n} cancels the object's pending changes (§6.4) and expects n of them; {bridge_up} says a bridge announced itself (§2.2); {unwatch: collection, kept: [ids]} stops following a collection and expects the objects it goes on following one by one; {loaded: {collection, loaded}} checks whether the collection's first load is complete. Strings starting with `~` are variables: in expected messages they bind to the actual value the first time (request and load ids are the implementation's), in received messages they are replaced by their value. Timings follow the spec's SHOULDs: resend after 10 s, failure again after 5 s, load page again after 10 s, all doubling up to 60 s.",
         "cases": cases,
     }, f, indent=1, ensure_ascii=False)
     f.write("\n")

@@ -1,0 +1,80 @@
+//! Bridge presence (§2.2): which bridges announce themselves on the prefix, from the retained
+//! messages on `{p}/v1/bridges/{instance}` (a bridge's announcement; an empty payload, its will or
+//! its goodbye, clears it). And the words for a broker's refusal.
+
+use super::ProblemKind;
+use crate::mqtt::ConnectReturnCode;
+use std::collections::BTreeSet;
+use vmm_protocol::topic::Topics;
+
+#[derive(Debug)]
+pub(super) struct Presence {
+    topics: Topics,
+    filter: String,
+    /// Whether the broker granted the subscription on this connection (its retained messages
+    /// then follow): until then, and if it refused, nobody is known to be absent.
+    subscribed: bool,
+    up: BTreeSet<String>,
+}
+
+impl Presence {
+    pub(super) fn new(topics: &Topics) -> Presence {
+        Presence { topics: topics.clone(), filter: topics.bridges_presence(), subscribed: false, up: BTreeSet::new() }
+    }
+
+    /// The topic filter of every bridge's presence.
+    pub(super) fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    pub(super) fn subscribed(&mut self, granted: bool) {
+        self.subscribed = granted;
+    }
+
+    /// A new connection brings the retained announcements again.
+    pub(super) fn clear(&mut self) {
+        self.subscribed = false;
+        self.up.clear();
+    }
+
+    pub(super) fn count(&self) -> usize {
+        self.up.len()
+    }
+
+    /// Whether the client knows that no bridge is there.
+    pub(super) fn none_there(&self) -> bool {
+        self.subscribed && self.up.is_empty()
+    }
+
+    /// A message on `topic`: `None` if it is no presence message; else whether a bridge came up.
+    /// An announcement is a JSON object with `"type": "bridge"`; anything else (an empty payload,
+    /// or an older bridge's will, which carried its instance id as text) means it is gone.
+    pub(super) fn handle(&mut self, topic: &str, payload: &[u8]) -> Option<bool> {
+        let instance = self.topics.presence_instance(topic)?;
+        let announced = serde_json::from_slice::<serde_json::Value>(payload)
+            .is_ok_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("bridge"));
+        if announced {
+            return Some(self.up.insert(instance));
+        }
+        self.up.remove(&instance);
+        Some(false)
+    }
+}
+
+/// The kind and the words for a CONNACK that refused the connection.
+pub(super) fn refusal(code: ConnectReturnCode) -> (ProblemKind, String) {
+    match code {
+        ConnectReturnCode::BadUserNameOrPassword => {
+            (ProblemKind::Auth, "the broker refused the user name or password".into())
+        }
+        ConnectReturnCode::NotAuthorized => (ProblemKind::Auth, "the broker does not authorise this client".into()),
+        ConnectReturnCode::IdentifierRejected => (ProblemKind::Refused, "the broker refused the client id".into()),
+        ConnectReturnCode::ServerUnavailable => {
+            (ProblemKind::Refused, "the broker refused the connection: the service is unavailable".into())
+        }
+        ConnectReturnCode::UnacceptableProtocolVersion => {
+            (ProblemKind::Refused, "the broker does not speak MQTT 3.1.1".into())
+        }
+        ConnectReturnCode::Accepted => (ProblemKind::Refused, "the broker refused the connection".into()),
+    }
+}

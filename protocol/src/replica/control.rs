@@ -1,0 +1,125 @@
+//! What the application and the shell decide besides changes: cancelling pending changes, a
+//! bridge coming up, no longer following a collection, and whether a collection is loaded.
+
+use super::load::LoadKind;
+use super::outgoing::{load_of, request_of, send};
+use super::{Notice, Replica, Status};
+use crate::error::Code;
+use crate::id::Id;
+use crate::message::Message;
+
+impl Replica {
+    /// Cancels this replica's pending changes of an object: each is rolled back at once with
+    /// `cancelled`, in order, the one in flight included, and its request is not sent again.
+    /// Returns their request ids. A change that was already sent may still be applied; its event
+    /// then arrives and is merged like anyone else's (§6.4).
+    pub fn cancel(&mut self, collection: &str, id: &Id) -> Vec<String> {
+        let key = id.key();
+        let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(&key)) else { return Vec::new() };
+        let dropped: Vec<String> = entry.pending.drain(..).map(|p| p.rid).collect();
+        if dropped.is_empty() {
+            return dropped;
+        }
+        let id = entry.id.clone();
+        for rid in &dropped {
+            self.rids.remove(rid);
+            self.out.notices.push_back(Notice::RolledBack {
+                rid: rid.clone(),
+                collection: collection.to_string(),
+                id: id.clone(),
+                code: Code::Cancelled,
+                message: "cancelled by the application".into(),
+                current: None,
+            });
+        }
+        self.changed(collection, &key);
+        dropped
+    }
+
+    /// A bridge announced that it serves this replica's prefix (§2.2): every request in flight,
+    /// every outstanding failure and every load page is published again now, rather than at the
+    /// end of its back-off, and the back-offs start again from the shortest. A bridge that was
+    /// down for minutes is then caught up in one round trip.
+    pub fn bridge_up(&mut self, now: u64) {
+        if !self.online {
+            return;
+        }
+        let resend_after = self.config.resend_after;
+        let failure_retry = self.config.failure_retry;
+        let can_send = self.can_send();
+        for (collection, key) in &self.active {
+            let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { continue };
+            let id = entry.id.clone();
+            if entry.failure.is_some() {
+                entry.failure = Some((now, failure_retry / 2));
+            }
+            let Some(head) = entry.pending.first_mut() else { continue };
+            let (Some(flight), Some(base), true) = (head.flight.as_mut(), head.base, can_send) else { continue };
+            flight.resend_at = now + resend_after;
+            flight.backoff = resend_after;
+            let request = request_of(collection, id, base, head);
+            let topic = self.config.topics.request(&self.config.client, collection);
+            send(&mut self.out, topic, Message::Request(request));
+        }
+        for job in self.loads.values_mut() {
+            job.retry_at = now;
+        }
+        self.handle_timeout(now);
+    }
+
+    /// Stops following a collection: its loads stop, and the objects of it that this replica
+    /// holds are forgotten, except those it also follows one by one and those with changes of its
+    /// own pending, which it goes on following one by one (their outcomes must still arrive).
+    /// Returns the objects the shell must now hold an event subscription for, to take before it
+    /// drops the collection's.
+    pub fn unwatch_collection(&mut self, now: u64, collection: &str) -> Vec<Id> {
+        if !self.collections.remove(collection) {
+            return Vec::new();
+        }
+        self.loaded.remove(collection);
+        self.loads.retain(|_, j| !(j.collection == collection && matches!(j.kind, LoadKind::Collection { .. })));
+        let mut kept = Vec::new();
+        if let Some(objects) = self.objects.get_mut(collection) {
+            let watched = self.watched_objects.entry(collection.to_string()).or_default();
+            for (key, entry) in objects.iter() {
+                if !entry.pending.is_empty() && !watched.contains_key(key) {
+                    watched.insert(key.clone(), entry.id.clone());
+                    kept.push(entry.id.clone());
+                }
+            }
+            objects.retain(|key, _| watched.contains_key(key));
+            if watched.is_empty() {
+                self.watched_objects.remove(collection);
+            }
+        }
+        if self.objects.get(collection).is_some_and(|m| m.is_empty()) {
+            self.objects.remove(collection);
+        }
+        self.active.retain(|(c, key)| c != collection || self.objects.get(c).is_some_and(|m| m.contains_key(key)));
+        if self.resyncing && self.loads.is_empty() {
+            self.resyncing = false;
+            self.out.notices.push_back(Notice::Status(Status::Online));
+            self.send_all(now);
+        }
+        kept
+    }
+
+    /// Whether the first load of a collection this replica follows is complete (it stays so
+    /// across reconnections: the objects are held, and a resync refreshes them).
+    pub fn is_loaded(&self, collection: &str) -> bool {
+        self.loaded.contains(collection)
+    }
+
+    /// Asks again for every load page that is due.
+    pub(super) fn retry_loads(&mut self, now: u64) {
+        let load_retry = self.config.load_retry;
+        let due: Vec<String> = self.loads.iter().filter(|(_, j)| j.retry_at <= now).map(|(l, _)| l.clone()).collect();
+        for lid in due {
+            let job = self.loads.get_mut(&lid).expect("listed above");
+            job.retry_at = now + load_retry;
+            let load = load_of(&lid, job);
+            let topic = self.config.topics.load(&self.config.client, &job.collection);
+            send(&mut self.out, topic, Message::Load(load));
+        }
+    }
+}
