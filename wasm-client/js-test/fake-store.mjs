@@ -6,15 +6,29 @@
 //   `watchedObjects` are the subscriptions);
 // - `onStatus` listeners get `listener(status)` whenever the status or `pendingCount` changed
 //   since they were last told, and only then;
-// - `onCollection` listeners get the changed objects as `[{ key, id, doc }]` (`doc` null when
-//   gone), and `entries`/`list` are in key order.
-const key = (id) => JSON.stringify(id);
+// - `onCollection` listeners get the changed objects as `[{ key, id, doc, pending }]` (`doc` null
+//   when gone, `pending` this client's unconfirmed changes of the object), and `entries`/`list`
+//   are in key order; they are also called with `[]` when the collection's loaded state or error
+//   changes (`setLoaded`, `setCollectionError`);
+// - `unwatch` stops following a collection (`unwatched` records the calls); `cancel` rolls back
+//   the pending changes of an object and rejects their promises with a `cancelled` error;
+// - `onError` listeners get each `ConnectionError` (`failConnection`).
+// Its keys are the protocol's id keys (view.js `idKey`), as the real store's.
+import { errorFor } from 'vmm-client/errors';
+import { idKey as key } from '../js/view.js';
 
 export class FakeStore {
   constructor({ clientId = 'alice', status = 'online', collections = [] } = {}) {
     this.clientId = clientId;
     this.watched = [];
+    this.unwatched = [];
     this.watchedObjects = [];
+    this.requestOptions = [];
+    this.problem = null;
+    this.bridges = 1;
+    this._loaded = new Set();
+    this._errors = new Map();
+    this._errorListeners = new Set();
     this.closed = false;
     this._status = status;
     this._collections = new Map(); // collection → Map(key → { doc, meta })
@@ -39,11 +53,49 @@ export class FakeStore {
     if (!this.watched.includes(collection)) this.watched.push(collection);
   }
 
+  unwatch(collection) {
+    this.unwatched.push(collection);
+    this.watched = this.watched.filter((c) => c !== collection);
+  }
+
+  isLoaded(collection) {
+    return this._loaded.has(collection);
+  }
+
+  collectionError(collection) {
+    return this._errors.get(collection);
+  }
+
+  /** The collection's first snapshot is complete (or not any more): listeners get `[]`. */
+  setLoaded(collection, loaded = true) {
+    if (loaded) this._loaded.add(collection);
+    else this._loaded.delete(collection);
+    this._tellCollection(collection, []);
+  }
+
+  /** The collection has an error now (`undefined`: none): listeners get `[]`. */
+  setCollectionError(collection, error) {
+    if (error === undefined) this._errors.delete(collection);
+    else this._errors.set(collection, error);
+    this._tellCollection(collection, []);
+  }
+
+  onError(listener) {
+    this._errorListeners.add(listener);
+    return () => this._errorListeners.delete(listener);
+  }
+
+  /** A failed attempt to reach the broker. */
+  failConnection(error) {
+    for (const listener of [...this._errorListeners]) listener(error);
+  }
+
   watchObject(collection, id) {
     if (!this.watchedObjects.some(([c, i]) => c === collection && key(i) === key(id))) this.watchedObjects.push([collection, id]);
   }
 
-  request(collection, op) {
+  request(collection, op, options) {
+    this.requestOptions.push(options);
     const rid = `r${++this._next}`;
     const before = this._entry(collection, op.id);
     return new Promise((resolve, reject) => {
@@ -87,6 +139,20 @@ export class FakeStore {
     reject(error);
   }
 
+  /** The request's deadline passed: its promise rejects with an unknown outcome, the change stays pending. */
+  expire(rid) {
+    const request = this._requests.get(rid);
+    request.reject(Object.assign(errorFor('timeout', 'no answer in time', { rid }), { outcome: 'unknown' }));
+    request.reject = () => {};
+  }
+
+  /** Rolls back this client's pending changes of the object, newest first; returns how many. */
+  cancel(collection, id) {
+    const rids = [...this._requests].filter(([, r]) => r.collection === collection && key(r.op.id) === key(id));
+    for (const [rid] of rids.reverse()) this.reject(rid, errorFor('cancelled', 'cancelled', { rid }));
+    return rids.length;
+  }
+
   /** Another client's change arrives. */
   put(collection, doc) {
     const before = this._entry(collection, doc._id);
@@ -111,7 +177,7 @@ export class FakeStore {
     return [...(this._collections.get(collection)?.entries() ?? [])]
       .filter(([, e]) => e.doc)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, e]) => ({ key: k, id: e.doc._id, doc: e.doc }));
+      .map(([k, e]) => ({ key: k, id: e.doc._id, doc: e.doc, pending: e.meta.pending }));
   }
 
   meta(collection, id) {
@@ -136,7 +202,7 @@ export class FakeStore {
   listenerCount() {
     let n = this._statusListeners.size;
     for (const map of [this._collectionListeners, this._documentListeners]) for (const set of map.values()) n += set.size;
-    return n;
+    return n + this._errorListeners.size;
   }
 
   close() {
@@ -150,6 +216,12 @@ export class FakeStore {
     if (now.status === this._told.status && now.pendingCount === this._told.pendingCount) return;
     this._told = now;
     for (const listener of [...this._statusListeners]) listener(now.status);
+  }
+
+  // Listeners are called at once, inside the call that changed the view, with that one change
+  // (simpler for the tests; the wasm store calls them from a timer, once per batch).
+  _tellCollection(collection, changes) {
+    for (const listener of [...(this._collectionListeners.get(collection) ?? [])]) listener(changes);
   }
 
   _entry(collection, id) {
@@ -167,10 +239,7 @@ export class FakeStore {
     if (!this._collections.has(collection)) this._collections.set(collection, new Map());
     const stored = doc && structuredClone(doc);
     this._collections.get(collection).set(key(id), { doc: stored, meta });
-    const changes = [{ key: key(id), id, doc: stored ?? null }];
-    // Listeners are called at once, inside the call that changed the view, with that one change
-    // (simpler for the tests; the wasm store calls them from a timer, once per batch).
-    for (const listener of [...(this._collectionListeners.get(collection) ?? [])]) listener(changes);
+    this._tellCollection(collection, [{ key: key(id), id, doc: stored ?? null, pending: meta.pending }]);
     for (const listener of [...(this._documentListeners.get(`${collection}\u0000${key(id)}`) ?? [])]) listener();
   }
 }

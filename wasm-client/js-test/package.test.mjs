@@ -3,7 +3,7 @@
 // carries the version of the Rust workspace.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,6 +26,7 @@ test('the entry points resolve by the package name to the files in js/ and wasm/
     'vmm-client': 'js/index.js',
     'vmm-client/vue': 'js/vue.js',
     'vmm-client/vuex': 'js/vuex.js',
+    'vmm-client/pinia': 'js/pinia.js',
     'vmm-client/errors': 'js/errors.js',
     'vmm-client/wasm': 'wasm/vmm_client.js',
     'vmm-client/vmm_client_bg.wasm': 'wasm/vmm_client_bg.wasm',
@@ -43,9 +44,10 @@ test('the entry points resolve by the package name to the files in js/ and wasm/
   assert.equal(manifest.main, 'js/index.js');
 });
 
-test('vue and vuex are optional peer dependencies, and nothing else is needed', () => {
-  assert.deepEqual(manifest.peerDependencies, { vue: '^3.3.0', vuex: '^4.1.0' });
-  assert.deepEqual(manifest.peerDependenciesMeta, { vue: { optional: true }, vuex: { optional: true } });
+test('vue, vuex and pinia are optional peer dependencies, and nothing else is needed', () => {
+  assert.deepEqual(manifest.peerDependencies, { pinia: '>=2.1.0', vue: '^3.3.0', vuex: '^4.1.0' });
+  const optional = { optional: true };
+  assert.deepEqual(manifest.peerDependenciesMeta, { pinia: optional, vue: optional, vuex: optional });
   assert.equal(manifest.dependencies, undefined);
 });
 
@@ -54,8 +56,14 @@ test('the published files are the JS layer, its types and the built wasm', { ski
     execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkgDir, encoding: 'utf8' }),
   );
   const files = report.files.map((f) => f.path).sort();
-  const js = ['errors', 'index', 'schedule', 'view', 'vue', 'vuex'].map((n) => `js/${n}.js`);
-  const types = ['errors', 'index', 'vue', 'vuex'].map((n) => `js/${n}.d.ts`);
+  // Every module of js/ and its types (the folder holds nothing else), and at least these.
+  const layer = readdirSync(join(pkgDir, 'js')).map((n) => `js/${n}`);
+  assert.deepEqual(layer.filter((f) => !/\.(d\.ts|js)$/.test(f)), [], 'js/ holds only modules and types');
+  for (const entry of ['index', 'vue', 'vuex', 'pinia', 'errors']) {
+    assert.ok(layer.includes(`js/${entry}.js`) && layer.includes(`js/${entry}.d.ts`), entry);
+  }
+  const js = layer.filter((f) => f.endsWith('.js'));
+  const types = layer.filter((f) => f.endsWith('.d.ts'));
   const wasm = ['vmm_client.js', 'vmm_client.d.ts', 'vmm_client_bg.wasm', 'vmm_client_bg.wasm.d.ts'].map((n) => `wasm/${n}`);
   assert.deepEqual(files, ['README.md', ...js, ...types, 'package.json', ...wasm].sort());
 });

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createApp } from 'vue';
+import { createApp, effectScope } from 'vue';
+import { settle } from './settle.mjs';
 
 const wasmFile = fileURLToPath(import.meta.resolve('vmm-client/vmm_client_bg.wasm'));
 const built = existsSync(wasmFile);
@@ -86,7 +87,40 @@ test('createVmm with options connects through the package entry and provides the
   const store = await vmm.ready;
   try {
     assert.equal(store.clientId, 'carol');
-    assert.equal(app.runWithContext(() => useVmm()).value, store);
+    assert.equal(app.runWithContext(() => useVmm()).store.value, store);
+  } finally {
+    store.close();
+  }
+});
+
+test('with the real store: pending per id, loaded, the kept collections and unwatch when unused', { skip }, async () => {
+  await load();
+  const { createVmm, useCollection, useVmm } = await import('vmm-client/vue');
+  const app = createApp({ render: () => null });
+  const vmm = createVmm({ url: 'ws://127.0.0.1:1', clientId: 'dave', collections: ['tasks'] });
+  app.use(vmm);
+  // Made before the store exists: queued, then shown as pending once it is connected.
+  const early = vmm.request('notes', { op: 'insert', id: 'n1', doc: { text: 'early' } }).catch((e) => e);
+  const store = await vmm.ready;
+  try {
+    const unwatched = [];
+    const unwatch = store.unwatch.bind(store);
+    store.unwatch = (c) => (unwatched.push(c), unwatch(c));
+    const scope = effectScope();
+    const [tasks, notes] = app.runWithContext(() => scope.run(() => [useCollection('tasks'), useCollection('notes')]));
+    await settle();
+    assert.equal(notes.data.value[0]?.text, 'early', 'the queued request was made');
+    assert.equal(notes.isPending('n1'), true, 'pending: no bridge answered');
+    assert.deepEqual([...notes.pending.value], ['s:n1']);
+    assert.equal(tasks.loaded.value, false, 'nothing loaded without a broker');
+    assert.equal(notes.error.value, null);
+    assert.equal(app.runWithContext(() => useVmm()).store.value, store);
+
+    scope.stop();
+    await settle();
+    assert.deepEqual(unwatched, ['notes'], 'tasks is kept: it is in createVmm collections');
+    assert.equal(store.cancel('notes', 'n1'), 1);
+    assert.equal((await early).code, 'cancelled');
   } finally {
     store.close();
   }

@@ -2,6 +2,7 @@
 // namespaced module, and turns requests into an action. It needs nothing from vuex itself.
 import { batched } from './schedule.js';
 import { CollectionView } from './view.js';
+import { acquire } from './watching.js';
 
 /**
  * `createStore({ plugins: [createVmmVuexPlugin(store, { collections: ['tasks'] })] })` registers
@@ -27,13 +28,14 @@ export function createVmmVuexPlugin(store, { namespace = 'vmm', collections = []
     // Each collection is read once; then each batch of changes costs its changes (CollectionView).
     const mirror = (name) => {
       if (mirrored.has(name)) return;
-      store.watch(name);
+      // A user of the collection for good: composables that stop using it do not unwatch it.
+      acquire(store, name);
       const view = new CollectionView(store.entries(name));
       commitCollection(name, view);
       mirrored.set(
         name,
         store.onCollection(name, (changes) => {
-          if (view.apply(changes)) commitCollection(name, view);
+          if (view.apply(changes).docs) commitCollection(name, view);
         }),
       );
     };

@@ -1,0 +1,65 @@
+// Who uses which collection of a store, so that the last user's going stops watching it
+// (`store.unwatch`), as VueFire unsubscribes when no component needs a query any more. One count
+// per store and collection, shared by every composable, the Vuex plugin and the Pinia stores.
+// Collections given to `createVmm`'s `collections` option are kept: they stay watched whoever
+// stops using them.
+//
+// The unwatch waits for a microtask: a component replaced by another that shows the same
+// collection (a route change) releases it and takes it again in the same tick, and the store
+// should not drop and reload the collection in between.
+
+/** @type {WeakMap<object, Map<string, number>>} */
+const users = new WeakMap();
+/** @type {WeakMap<object, Set<string>>} */
+const kept = new WeakMap();
+
+/**
+ * One more user of `collection`: watches it (`store.watch` is idempotent, so asking again is free).
+ * Returns the release function, which may be called more than once (only the first counts).
+ * @param {import('./index.js').Store} store
+ * @param {string} collection
+ * @returns {() => void}
+ */
+export function acquire(store, collection) {
+  let counts = users.get(store);
+  if (!counts) users.set(store, (counts = new Map()));
+  counts.set(collection, (counts.get(collection) ?? 0) + 1);
+  store.watch(collection);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = counts.get(collection) - 1;
+    if (left > 0) {
+      counts.set(collection, left);
+      return;
+    }
+    counts.delete(collection);
+    queueMicrotask(() => {
+      if (!counts.has(collection) && !kept.get(store)?.has(collection)) store.unwatch(collection);
+    });
+  };
+}
+
+/**
+ * Keeps `collections` watched for good, whoever stops using them (`createVmm`'s `collections`).
+ * @param {import('./index.js').Store} store
+ * @param {Iterable<string>} collections
+ */
+export function keep(store, collections) {
+  let set = kept.get(store);
+  if (!set) kept.set(store, (set = new Set()));
+  for (const c of collections) {
+    set.add(c);
+    store.watch(c);
+  }
+}
+
+/**
+ * How many users `collection` of `store` has now (for tests and debugging).
+ * @param {import('./index.js').Store} store
+ * @param {string} collection
+ */
+export function usersOf(store, collection) {
+  return users.get(store)?.get(collection) ?? 0;
+}
