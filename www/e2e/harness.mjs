@@ -5,7 +5,8 @@
 //
 // Environment, set by scripts/test-e2e.sh (from scripts/lib.sh, where the default ports are):
 // VMM_MQTT_URL (mqtt://host:port, for the bridges), VMM_MONGODB_URI, VMM_WS_URL (what the browser
-// connects to). Optional: VMM_BRIDGE_BIN (default target/debug/vmm-bridge), CHROMIUM (default
+// connects to), VMM_WS_AUTH_URL (a WebSockets listener that refuses clients without a password).
+// Optional: VMM_BRIDGE_BIN (default target/debug/vmm-bridge), CHROMIUM (default
 // /usr/bin/chromium), E2E_DIST (default www/dist).
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
@@ -30,6 +31,8 @@ function fromScript(name) {
 export const mqttUrl = fromScript('VMM_MQTT_URL');
 export const mongoUri = fromScript('VMM_MONGODB_URI');
 export const wsUrl = fromScript('VMM_WS_URL');
+/** A listener of the broker that refuses a client without credentials (CONNACK "not authorized"). */
+export const wsAuthUrl = () => fromScript('VMM_WS_AUTH_URL');
 
 /** One run's unique base name: letters and digits only (a topic prefix and a database name). */
 export const runId = `e2e${process.pid}${Date.now() % 1e6}`;
@@ -199,6 +202,9 @@ export class Bridge {
     this.database = database;
     this.proc = null;
     this.log = [];
+    /** When the last start spawned the process, and when it served (Date.now()). */
+    this.startedAt = null;
+    this.servingAt = null;
   }
 
   get running() { return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null; }
@@ -212,6 +218,8 @@ export class Bridge {
     const args = ['--prefix', p, '--database', this.database, '--bridge-id', `${p}-b`,
       '--share-group', `${p}-g`, '--http-addr', `127.0.0.1:${httpPort}`, '--log', 'warn',
       '--mqtt-url', mqttUrl, '--mongodb-uri', mongoUri];
+    this.startedAt = Date.now();
+    this.servingAt = null;
     const proc = spawn(bridgeBin, args, { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     children.add(proc);
@@ -228,6 +236,7 @@ export class Bridge {
     }));
     try {
       await waitServing(httpPort, { timeout, isAlive: () => proc.exitCode === null && proc.signalCode === null });
+      this.servingAt = Date.now();
     } catch (e) {
       throw new Error(`bridge did not become ready: ${e.message}\n${this.log.join('\n')}`);
     }
@@ -261,6 +270,22 @@ export async function launchBrowser() {
   });
 }
 
+/**
+ * Runs in the page before its scripts: records every `data-state` the empty list's paragraph
+ * (`[data-testid=empty]`) takes, in order, in `window.__emptyStates`, so that a test can say what
+ * the page never showed, not only what it shows when looked at.
+ */
+function recordEmptyStates() {
+  const seen = [];
+  window.__emptyStates = seen;
+  const look = () => {
+    const el = document.querySelector('[data-testid=empty]');
+    const state = el ? el.getAttribute('data-state') : null;
+    if (state !== null && seen[seen.length - 1] !== state) seen.push(state);
+  };
+  new MutationObserver(look).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+}
+
 const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 
 /**
@@ -279,13 +304,18 @@ export class Scenario {
     this.clients = []; // { name, id, context, page, console }
   }
 
-  appUrl(clientId) {
-    const q = new URLSearchParams({ client: clientId, board: 'tasks', prefix: this.prefix, ws: wsUrl });
+  appUrl(clientId, ws = wsUrl) {
+    const q = new URLSearchParams({ client: clientId, board: 'tasks', prefix: this.prefix, ws });
     return `${this.baseUrl}/?${q.toString().replace(/%3A/g, ':').replace(/%2F/g, '/')}`;
   }
 
-  /** Opens a new browser context as client `name`, loads the board and waits until it is online. */
-  async open(name, { timeout = 30_000 } = {}) {
+  /**
+   * Opens a new browser context as client `name` and loads the board; by default waits until it
+   * is online and the store is exposed (`online: false`: only until the page shows its status).
+   * `ws`: another broker URL. Every page records the states its empty list went through in
+   * `window.__emptyStates` (see `board.emptyStates`), from its first render on.
+   */
+  async open(name, { timeout = 30_000, online = true, ws = wsUrl } = {}) {
     const id = `${this.prefix}-${name}-${this.clients.length}`;
     const context = await this.browser.newContext({ viewport: { width: 1000, height: 800 } });
     const page = await context.newPage();
@@ -295,7 +325,12 @@ export class Scenario {
       if (['error', 'warning'].includes(m.type())) client.console.push(`[${name} console.${m.type()}] ${m.text()}`);
     });
     page.on('pageerror', (e) => client.console.push(`[${name} pageerror] ${e.message}`));
-    await page.goto(this.appUrl(id), { timeout });
+    await context.addInitScript(recordEmptyStates);
+    await page.goto(this.appUrl(id, ws), { timeout });
+    if (!online) {
+      await page.getByTestId('status').waitFor({ state: 'attached', timeout });
+      return page;
+    }
     await expectAttr(page.getByTestId('status'), 'data-status', 'online', { timeout, message: `${name}: status online` });
     await page.waitForFunction(() => !!window.__vmm, null, { timeout });
     return page;
@@ -328,7 +363,8 @@ export class Scenario {
 
 /**
  * The whole run: the static server and one browser. `scenario(t, name, fn)` runs `fn(s)` with a
- * fresh Scenario whose bridge is started; it saves screenshots at the end and on failure.
+ * fresh Scenario whose bridge is started; it saves screenshots at the end and on failure. Scenarios
+ * may run at the same time (each has its own prefix, database, bridge and browser contexts).
  */
 export async function setup() {
   const server = await serveStatic();
@@ -337,10 +373,11 @@ export async function setup() {
   return {
     server,
     browser,
-    async scenario(t, name, fn) {
+    /** `bridge: false`: the scenario's bridge is not started (the test starts it, or never does). */
+    async scenario(t, name, fn, { bridge = true } = {}) {
       const s = new Scenario({ browser, baseUrl: server.url, name, index: ++count });
       try {
-        await s.bridge.start();
+        if (bridge) await s.bridge.start();
         await fn(s);
         const shots = await s.screenshot();
         t.diagnostic(`screenshots: ${shots.map((p) => path.relative(root, p)).join(', ')}`);
@@ -413,6 +450,31 @@ export const board = {
     const input = li.getByTestId('title-input');
     await input.fill(title);
     await input.press('Enter');
+  },
+
+  /** The text of the status line under the header ('' when online: there is none). */
+  async statusText(page) {
+    const el = page.getByTestId('status-text');
+    return (await el.count()) === 0 ? '' : ((await el.textContent()) ?? '').trim();
+  },
+
+  /** The states the page's empty list went through (`waiting`, `empty`, `error`), in order. */
+  emptyStates: (page) => page.evaluate(() => [...(window.__emptyStates ?? [])]),
+
+  /** The errors the app's error handler received (`{ name, code, reason, message, info }`). */
+  errors: (page) => page.evaluate(() => [...(window.__vmmErrors ?? [])]),
+
+  /**
+   * What the page's store holds of the task whose `data-id` (id key) is `key`: `{ doc, version,
+   * pending }`, or null when it has no such task.
+   */
+  async stored(page, key) {
+    return page.evaluate((key) => {
+      const entry = window.__vmm.entries('tasks').find((e) => e.key === key);
+      if (!entry) return null;
+      const meta = window.__vmm.meta('tasks', entry.id);
+      return { doc: JSON.parse(JSON.stringify(entry.doc)), version: meta?.version, pending: meta?.pending };
+    }, key);
   },
 
   /** The store's list of tasks, sorted by id (the store's order is not semantic; the DOM's is). */

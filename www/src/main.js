@@ -17,8 +17,17 @@ const vmm = createVmm({
 const app = createApp(App);
 app.provide(CONFIG_KEY, config);
 app.provide(NOTICES_KEY, notices);
-// A failed connection (and any other uncaught error of the app) becomes a notice.
+// Every failed attempt to reach the broker (a ConnectionError, with its `reason`), and any other
+// uncaught error of the app, comes here: the first is the connection's notice (one, the newest),
+// the others a notice each. `window.__vmmErrors` keeps them for the end-to-end tests.
+const errors = [];
+window.__vmmErrors = errors;
 app.config.errorHandler = (err, _instance, info) => {
+  errors.push({ name: err?.name, code: err?.code, reason: err?.reason, message: err?.message ?? String(err), info });
+  if (err?.code === 'connection') {
+    notices.connection(err);
+    return;
+  }
   console.error(`vmm demo (${info}):`, err);
   notices.push({ code: err?.code ?? 'error', text: `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}` });
 };

@@ -1,14 +1,16 @@
 import { reactive } from 'vue';
-import { ConflictError } from 'vmm-client/errors';
 
 export const CONFIG_KEY = Symbol('config');
 export const NOTICES_KEY = Symbol('notices');
 
 /**
- * The notices shown above the board: each stays until dismissed.
- * A notice is `{ key, code, text }`, or for a conflict `{ key, code: 'conflict', id, field }`, whose
- * text is made when shown, from what the store holds now (it fetches the stored value after a
- * rollback).
+ * The notices shown above the board: each stays until dismissed (or redone).
+ *
+ * A change of ours that was rolled back is `{ key, code, id, op, title }`: the error's code, the
+ * task's id, the request as it was sent (so that "Redo" can send it again) and the task's title
+ * when it was made. Its text is made when shown (`lostText`), from what the board holds now. Any
+ * other notice is `{ key, code, text }`; there is at most one of code `connection`, replaced by the
+ * newest failure.
  */
 export function createNotices() {
   let next = 0;
@@ -23,13 +25,107 @@ export function createNotices() {
       const i = list.findIndex((n) => n.key === key);
       if (i >= 0) list.splice(i, 1);
     },
-    /** The notice for a rejected request of task `id`. */
-    fromError(err, id) {
-      if (err instanceof ConflictError || err?.code === 'conflict') {
-        this.push({ code: 'conflict', id });
+    /** A change of task `id` was rolled back with `err`; `title` is the task's title when it was made. */
+    lost(err, id, op, title) {
+      this.push({ code: err?.code ?? 'error', id, op, title, message: err?.message ?? String(err) });
+    },
+    /** A redo of the lost change of notice `key` was lost too: the notice now says why. */
+    lostAgain(key, err) {
+      const n = list.find((x) => x.key === key);
+      if (!n) return;
+      n.code = err?.code ?? 'error';
+      n.message = err?.message ?? String(err);
+    },
+    /** A failed attempt to reach the broker: one notice, the newest. */
+    connection(err) {
+      const text = `Cannot reach the broker: ${reasonText(err?.reason, err?.message)}`;
+      const old = list.find((n) => n.code === 'connection');
+      if (old) {
+        old.text = text;
+        old.reason = err?.reason;
       } else {
-        this.push({ code: err?.code ?? 'error', id, text: `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}` });
+        this.push({ code: 'connection', reason: err?.reason, text });
       }
     },
+    /** Removes the connection notice (once online again). */
+    connected() {
+      const i = list.findIndex((n) => n.code === 'connection');
+      if (i >= 0) list.splice(i, 1);
+    },
   };
+}
+
+/** Why the broker cannot be reached, in words (ConnectionError's `reason`, the store's `problem`). */
+export function reasonText(reason, message) {
+  const detail = message ? ` (${message})` : '';
+  switch (reason) {
+    case 'auth':
+      return `it refused this client's credentials${detail}`;
+    case 'refused':
+      return `it refused the connection${detail}`;
+    case 'network':
+      return `no answer from the network${detail}`;
+    default:
+      return message || 'unknown reason';
+  }
+}
+
+const quoted = (s) => `“${s}”`;
+
+/** What a request changed, in words: "your rename of “a” to “b”". */
+export function changeText(op, title) {
+  const name = typeof title === 'string' ? quoted(title) : 'the task';
+  if (op.op === 'insert') return `your new task ${quoted(op.doc?.title ?? '')}`;
+  if (op.op === 'delete') return `your delete of ${name}`;
+  if (op.op === 'update') {
+    const set = op.update?.$set ?? {};
+    if ('title' in set) return `your rename of ${name} to ${quoted(set.title)}`;
+    if ('done' in set) return `your marking of ${name} as ${set.done ? 'done' : 'not done'}`;
+    if ('order' in set) return `your move of ${name}`;
+  }
+  return `your change of ${name}`;
+}
+
+/** Why a change was rolled back, in words, by the error's code. */
+export function whyText(code, op, message) {
+  switch (code) {
+    case 'conflict':
+      if (op.op === 'update') return 'someone else changed the same thing first';
+      if (op.op === 'insert') return 'a task with the same id exists';
+      return 'someone else changed the task meanwhile';
+    case 'not_found':
+      return 'the task was deleted meanwhile';
+    case 'aborted':
+      return 'an earlier change of the same task was undone';
+    case 'cancelled':
+      return 'it was cancelled';
+    case 'forbidden':
+      return 'you may not change this board';
+    default:
+      return `the server refused it (${message})`;
+  }
+}
+
+/**
+ * The text of a lost change's notice, given the task as the board holds it now (undefined: gone):
+ * what was lost, why, and what the task is now.
+ */
+export function lostText(notice, now) {
+  const what = changeText(notice.op, notice.title);
+  const why = whyText(notice.code, notice.op, notice.message);
+  let state = '';
+  if (notice.op.op !== 'insert') {
+    if (now === undefined) state = ' The task is no longer on the board.';
+    else if (notice.op.op === 'update' && 'done' in (notice.op.update?.$set ?? {}))
+      state = ` It is ${now.done === true ? 'done' : 'not done'}.`;
+    else state = ` Its title is ${quoted(now.title)}.`;
+  }
+  return `Lost: ${what}, because ${why}.${state}`;
+}
+
+/** Whether "Redo" makes sense: a new task can always be sent again, a change only while the task exists. */
+export function canRedo(notice, now) {
+  if (!notice.op) return false;
+  if (['forbidden', 'malformed', 'too_large', 'invalid_document', 'invalid_update'].includes(notice.code)) return false;
+  return notice.op.op === 'insert' || now !== undefined;
 }
