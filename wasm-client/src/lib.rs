@@ -11,7 +11,8 @@
 //! | `store` | the `Store` class JS sees (wasm only) |
 //! | `shell` | the engine's shell: socket, timers, promises, batched listener calls (wasm only) |
 //! | `socket` | the WebSocket: bytes in and out, nothing else (wasm only) |
-//! | `convert` | values between JS and Rust, through JSON (wasm only) |
+//! | `convert` | values between JS and Rust, through JSON text and `js/values.js` (wasm only) |
+//! | `json` | the JSON text JS parses: integers JS cannot hold as `$numberLong`, where the wrappers are |
 //! | `errors` | refusals and rollbacks as JS `Error` subclasses from `js/errors.js` (wasm only) |
 //! | `js/` | the JS entry, the Vue 3 plugin and composables, the Vuex 4 plugin |
 #![warn(missing_docs)]
@@ -25,6 +26,8 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 mod convert;
 #[cfg(target_arch = "wasm32")]
 mod errors;
+#[cfg(any(target_arch = "wasm32", test))]
+mod json;
 #[cfg(target_arch = "wasm32")]
 mod shell;
 #[cfg(target_arch = "wasm32")]
