@@ -17,15 +17,16 @@ const vmm = createVmm({
 const app = createApp(App);
 app.provide(CONFIG_KEY, config);
 app.provide(NOTICES_KEY, notices);
-// Every failed attempt to reach the broker (a ConnectionError, with its `reason`), and any other
-// uncaught error of the app, comes here: the first is the connection's notice (one, the newest),
-// the others a notice each. `window.__vmmErrors` keeps them for the end-to-end tests.
+// A failed attempt to reach the broker with a new problem (a ConnectionError, with its `reason`:
+// createVmm reports them here), and any other uncaught error of the app, comes here. The first is
+// only logged: the status line already says it, from the store's `problem`, as long as it lasts.
+// The others become a notice each. `window.__vmmErrors` keeps them all for the end-to-end tests.
 const errors = [];
 window.__vmmErrors = errors;
 app.config.errorHandler = (err, _instance, info) => {
   errors.push({ name: err?.name, code: err?.code, reason: err?.reason, message: err?.message ?? String(err), info });
   if (err?.code === 'connection') {
-    notices.connection(err);
+    console.warn(`vmm demo: cannot reach the broker (${err.reason}): ${err.message}`);
     return;
   }
   console.error(`vmm demo (${info}):`, err);

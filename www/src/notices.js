@@ -9,8 +9,8 @@ export const NOTICES_KEY = Symbol('notices');
  * A change of ours that was rolled back is `{ key, code, id, op, title }`: the error's code, the
  * task's id, the request as it was sent (so that "Redo" can send it again) and the task's title
  * when it was made. Its text is made when shown (`lostText`), from what the board holds now. Any
- * other notice is `{ key, code, text }`; there is at most one of code `connection`, replaced by the
- * newest failure.
+ * other notice is `{ key, code, text }`. (The connection's problems are not notices: the status
+ * line says them, status.js.)
  */
 export function createNotices() {
   let next = 0;
@@ -36,38 +36,7 @@ export function createNotices() {
       n.code = err?.code ?? 'error';
       n.message = err?.message ?? String(err);
     },
-    /** A failed attempt to reach the broker: one notice, the newest. */
-    connection(err) {
-      const text = `Cannot reach the broker: ${reasonText(err?.reason, err?.message)}`;
-      const old = list.find((n) => n.code === 'connection');
-      if (old) {
-        old.text = text;
-        old.reason = err?.reason;
-      } else {
-        this.push({ code: 'connection', reason: err?.reason, text });
-      }
-    },
-    /** Removes the connection notice (once online again). */
-    connected() {
-      const i = list.findIndex((n) => n.code === 'connection');
-      if (i >= 0) list.splice(i, 1);
-    },
   };
-}
-
-/** Why the broker cannot be reached, in words (ConnectionError's `reason`, the store's `problem`). */
-export function reasonText(reason, message) {
-  const detail = message ? ` (${message})` : '';
-  switch (reason) {
-    case 'auth':
-      return `it refused this client's credentials${detail}`;
-    case 'refused':
-      return `it refused the connection${detail}`;
-    case 'network':
-      return `no answer from the network${detail}`;
-    default:
-      return message || 'unknown reason';
-  }
 }
 
 const quoted = (s) => `“${s}”`;

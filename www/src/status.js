@@ -1,5 +1,4 @@
 // The connection's status in words a user understands (the store's `status` and `problem`).
-import { reasonText } from './notices.js';
 
 /** A short label for the badge. */
 export function statusLabel(status) {
@@ -15,15 +14,32 @@ export function statusLabel(status) {
   );
 }
 
-/** The sentence under the header: what is going on and what happens to changes (none when online). */
-export function statusSentence(status, problem) {
+/** Why the broker cannot be reached (the store's `problem.reason`, a ConnectionError's `reason`), in words. */
+export function reasonText(reason, url) {
+  switch (reason) {
+    case 'auth':
+      return "it did not accept this client's credentials";
+    case 'refused':
+      return 'it refused the connection';
+    case 'network':
+      return `no connection to ${url} (is it running?)`;
+    default:
+      return 'it does not answer';
+  }
+}
+
+/**
+ * The sentence under the header: what is going on and what happens to changes (none when
+ * online). `url`: the broker's.
+ */
+export function statusSentence(status, problem, url) {
   switch (status) {
     case 'connecting':
       return 'Connecting to the broker…';
     case 'offline':
       return 'Offline (you chose it): changes are kept and sent when you go online again.';
     case 'unreachable':
-      return `Cannot reach the broker: ${reasonText(problem?.reason, problem?.message)}. Retrying; changes are kept.`;
+      return `Cannot reach the broker: ${reasonText(problem?.reason, url)}. Retrying; changes are kept.`;
     case 'no-bridge':
       return 'No server is answering: changes are kept and sent when it is back.';
     case 'resyncing':
