@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: bench bench-browser demo test-e2e wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+.PHONY: bench bench-browser demo test-e2e test-fixture wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
 
 demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
 	bash scripts/demo.sh
@@ -55,9 +55,13 @@ bridge: services ## Run a bridge against the local services (Ctrl+C stops it)
 wasm-tools: ## Install wasm-pack, wasm-bindgen-cli and binaryen (pinned), Chromium, chromedriver (once)
 	bash scripts/wasm-tools.sh
 
-wasm-pkg: wasm-tools ## Build the wasm of the npm package vmm-client (wasm-client/) into wasm-client/wasm (release: LTO, opt-level z, wasm-opt -Oz)
+wasm-pkg: wasm-tools ## Build the wasm of the npm package vmm-client (wasm-client/) into wasm-client/wasm (release: LTO, opt-level z, wasm-opt -Oz), and its npm tarball wasm-client/pkg/vmm-client.tgz
 	cd wasm-client && PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$(CURDIR)/.tools/cargo/bin:$$PATH" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
 	  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 wasm-pack build --release --target web --out-dir wasm --no-pack --no-gitignore --mode no-install
+	@# The npm tarball an application installs (README.md): wasm-client/pkg/vmm-client-<version>.tgz,
+	@# and vmm-client.tgz beside it, a link to the newest (git-ignored).
+	cd wasm-client && rm -rf pkg && mkdir pkg && npm pack --pack-destination pkg --silent --ignore-scripts >/dev/null && \
+	  ln -sf "$$(cd pkg && ls vmm-client-*.tgz)" pkg/vmm-client.tgz && ls pkg/vmm-client-*.tgz
 
 # The npm workspaces (package.json): one `npm ci` for all of them, again only when a manifest or
 # the lockfile changed. Playwright never downloads a browser: the tests drive Debian's Chromium.
@@ -77,6 +81,9 @@ test-js: wasm-pkg npm ## The vmm-client package's tests, through its name and wi
 test-e2e: services wasm-pkg npm ## End-to-end tests of the demo in headless Chromium (playwright-core)
 	bash scripts/test-e2e.sh
 
+test-fixture: services wasm-pkg npm ## The npm tarball in a fresh Vite + Vue + TS app (tests/vite-app, copied outside the repo): vite build without warning, vue-tsc, the page in Chromium against a bridge
+	bash scripts/test-fixture.sh
+
 size: wasm-pkg ## Gzipped size of the wasm and its JS glue against mqtt.js (fetched once); the breakdown when over the goal
 	bash scripts/size.sh
 
@@ -89,4 +96,4 @@ bench: ## Benchmarks: the bridge (release) against the driver, and browser inges
 bench-browser: ## The browser ingest benchmark alone (vmm store + Vue against mqtt.js in headless Chromium); updates its part of docs/BENCHMARKS.md
 	VMM_BENCH_ONLY=browser bash scripts/bench.sh
 
-test: fmt-check lint core-deps-check wasm-check vectors services test-rust test-wasm test-js test-e2e ## Everything CI runs
+test: fmt-check lint core-deps-check wasm-check vectors services test-rust test-wasm test-js test-e2e test-fixture ## Everything CI runs

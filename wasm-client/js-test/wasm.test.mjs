@@ -31,6 +31,10 @@ globalThis.WebSocket = class SilentSocket {
   }
 };
 
+// createVmm connects only where there is a window (elsewhere it takes Node for server-side
+// rendering, ssr.test.mjs): these tests play a browser.
+globalThis.window = globalThis;
+
 // `init()` alone would fetch the .wasm next to the glue, which Node's fetch cannot read from disk.
 const load = async () => {
   const entry = await import('vmm-client');
