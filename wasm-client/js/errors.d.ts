@@ -1,4 +1,8 @@
-/** A reject code of PROTOCOL.md §13.2, or one of the local rollback codes `aborted` and `timeout`. */
+/**
+ * A reject code of PROTOCOL.md §13.2; a local rollback code (`aborted`, `cancelled`); `timeout`
+ * (a request's deadline passed, the outcome is unknown); or `connection` (the broker cannot be
+ * reached).
+ */
 export type ErrorCode =
   | 'malformed'
   | 'too_large'
@@ -10,7 +14,9 @@ export type ErrorCode =
   | 'refused'
   | 'internal'
   | 'aborted'
-  | 'timeout';
+  | 'cancelled'
+  | 'timeout'
+  | 'connection';
 
 /** What a reject carried besides its message. */
 export interface ErrorDetails {
@@ -21,6 +27,8 @@ export interface ErrorDetails {
   rid?: string | null;
   /** Where the problem is: a message field, a field of the document, or an update path. Informative. */
   path?: string;
+  /** With `connection`: why. */
+  reason?: 'refused' | 'auth' | 'network';
   cause?: unknown;
 }
 
@@ -50,9 +58,19 @@ export class PermissionError extends VmmError {
 export class NotFoundError extends VmmError {
   readonly code: 'not_found';
 }
-/** `timeout`: the outcome is unknown. */
+/** `timeout`: the request's deadline passed; the outcome is unknown and the change stays pending. */
 export class TimeoutError extends VmmError {
   readonly code: 'timeout';
+  readonly outcome: 'unknown';
+}
+/** `cancelled`: the application cancelled the change (`store.cancel`). */
+export class CancelledError extends VmmError {
+  readonly code: 'cancelled';
+}
+/** `connection`: an attempt to reach the broker failed; the store keeps trying. */
+export class ConnectionError extends VmmError {
+  readonly code: 'connection';
+  readonly reason: 'refused' | 'auth' | 'network';
 }
 /** `aborted`: a predecessor of the same object was rolled back. */
 export class AbortedError extends VmmError {
@@ -73,6 +91,8 @@ export function errorFor(
 export function errorFor(code: 'forbidden', message: string, details?: ErrorDetails): PermissionError;
 export function errorFor(code: 'not_found', message: string, details?: ErrorDetails): NotFoundError;
 export function errorFor(code: 'timeout', message: string, details?: ErrorDetails): TimeoutError;
+export function errorFor(code: 'cancelled', message: string, details?: ErrorDetails): CancelledError;
+export function errorFor(code: 'connection', message: string, details?: ErrorDetails): ConnectionError;
 export function errorFor(code: 'aborted', message: string, details?: ErrorDetails): AbortedError;
 export function errorFor(code: 'internal', message: string, details?: ErrorDetails): InternalError;
 export function errorFor(code: string, message: string, details?: ErrorDetails): VmmError;

@@ -48,9 +48,39 @@ export class NotFoundError extends VmmError {
   static defaultCode = 'not_found';
 }
 
-/** `timeout`: the client gave up waiting; the outcome is unknown (its event may still arrive). */
+/**
+ * `timeout`: the request's deadline (`request(c, op, { timeout })`) passed without an outcome. The
+ * outcome is unknown (`outcome: 'unknown'`): the change stays pending and is resent, and its event
+ * still confirms it in the store; `store.cancel(collection, id)` gives it up.
+ */
 export class TimeoutError extends VmmError {
   static defaultCode = 'timeout';
+
+  constructor(message, details) {
+    super(message, details);
+    /** Always `'unknown'`: the change may still be applied. */
+    this.outcome = 'unknown';
+  }
+}
+
+/** `cancelled`: the application cancelled the change (`store.cancel`); it was rolled back. */
+export class CancelledError extends VmmError {
+  static defaultCode = 'cancelled';
+}
+
+/**
+ * `connection`: an attempt to reach the broker failed. `reason` is `'refused'` (the broker refused
+ * the connection), `'auth'` (it refused the credentials or this client) or `'network'` (no
+ * connection, or no answer in time). The store keeps trying; changes stay pending meanwhile.
+ */
+export class ConnectionError extends VmmError {
+  static defaultCode = 'connection';
+
+  constructor(message, details) {
+    super(message, details);
+    /** @type {'refused' | 'auth' | 'network'} */
+    this.reason = details?.reason ?? 'network';
+  }
 }
 
 /** `aborted`: the request waited behind one of the same object that was rolled back. */
@@ -72,6 +102,8 @@ for (const [cls, name] of [
   [PermissionError, 'PermissionError'],
   [NotFoundError, 'NotFoundError'],
   [TimeoutError, 'TimeoutError'],
+  [CancelledError, 'CancelledError'],
+  [ConnectionError, 'ConnectionError'],
   [AbortedError, 'AbortedError'],
   [InternalError, 'InternalError'],
 ]) {
@@ -88,6 +120,8 @@ const CLASS_OF_CODE = {
   forbidden: PermissionError,
   not_found: NotFoundError,
   timeout: TimeoutError,
+  cancelled: CancelledError,
+  connection: ConnectionError,
   aborted: AbortedError,
   internal: InternalError,
 };
@@ -97,7 +131,7 @@ const CLASS_OF_CODE = {
  * `ConflictError`. An unknown code (a newer bridge) gives a plain `VmmError` that keeps the code.
  * @param {string} code
  * @param {string} message
- * @param {{ current?: number, rid?: string | null, path?: string, cause?: unknown }} [details]
+ * @param {{ current?: number, rid?: string | null, path?: string, reason?: string, cause?: unknown }} [details]
  * @returns {VmmError}
  */
 export function errorFor(code, message, details) {

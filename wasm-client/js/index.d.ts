@@ -1,5 +1,6 @@
 // The public types of `vmm-client` (the wasm-bindgen `vmm_client.d.ts` describes the raw bindings).
 export * from './errors.js';
+export { ObjectId, Binary, Decimal128, toExtended, revive, type Scalar } from './values.js';
 import type { ConnectionError, VmmError } from './errors.js';
 
 export interface ConnectOptions {

@@ -9,10 +9,13 @@ export {
   PermissionError,
   NotFoundError,
   TimeoutError,
+  CancelledError,
+  ConnectionError,
   AbortedError,
   InternalError,
   errorFor,
 } from './errors.js';
+export { ObjectId, Binary, Decimal128, toExtended, revive } from './values.js';
 
 let loading = null;
 

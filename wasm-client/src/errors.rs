@@ -65,3 +65,11 @@ impl From<Error> for JsValue {
         error_for(e.code.as_str(), &e.message, details.into())
     }
 }
+
+/// A `ConnectionError`: an attempt to reach the broker failed, for `reason` (`refused`, `auth`,
+/// `network`).
+pub(crate) fn connection_error(reason: &str, message: &str) -> JsValue {
+    let details = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&details, &"reason".into(), &JsValue::from_str(reason));
+    error_for("connection", message, details.into())
+}

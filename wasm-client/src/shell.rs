@@ -10,8 +10,8 @@
 //! the batches grow so that they take at most a fifth of the time: ingesting stays as fast per
 //! message at 20,000 objects as at 2,500.
 
-use crate::convert::to_js;
-use crate::errors::Error;
+use crate::convert::{to_js, to_js_items, Values};
+use crate::errors::{connection_error, Error};
 use crate::socket::{Socket, SocketEvent};
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
@@ -33,6 +33,7 @@ pub(crate) struct Listeners {
     pub(crate) collections: HashMap<String, Vec<Listener>>,
     pub(crate) documents: HashMap<(String, String), Vec<Listener>>,
     pub(crate) status: Vec<Listener>,
+    pub(crate) errors: Vec<Listener>,
 }
 
 /// What changed since the listeners were last called.
@@ -46,6 +47,8 @@ struct Dirty {
 pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) url: String,
+    /// How documents are given to JS (the connect option `values`).
+    pub(crate) values: Values,
     pub(crate) socket: Option<Socket>,
     pub(crate) closed: bool,
     pub(crate) backoff: u32,
@@ -61,7 +64,11 @@ pub(crate) struct Inner {
     /// How long the listeners took at the last flush, in milliseconds.
     flush_cost: u64,
     last_flush: u64,
-    pub(crate) requests: HashMap<String, (js_sys::Function, js_sys::Function)>,
+    /// The promises of requests waiting for their outcome: resolve, reject, and the timer of
+    /// their deadline if they have one.
+    pub(crate) requests: HashMap<String, (js_sys::Function, js_sys::Function, Option<Timeout>)>,
+    /// The default deadline of a request's promise, in milliseconds.
+    pub(crate) request_timeout: Option<u64>,
     pub(crate) listeners: Listeners,
     dirty: Dirty,
     clock: Option<web_sys::Performance>,
@@ -79,6 +86,7 @@ impl Inner {
         Inner {
             engine,
             url,
+            values: Values::default(),
             socket: None,
             closed: false,
             backoff: 250,
@@ -91,6 +99,7 @@ impl Inner {
             flush_cost: 0,
             last_flush: 0,
             requests: HashMap::new(),
+            request_timeout: None,
             listeners: Listeners::default(),
             dirty: Dirty::default(),
             clock,
@@ -205,9 +214,9 @@ fn pump_sending(inner: &Shared, send: Send) {
         while let Some(output) = s.engine.poll_output() {
             match output {
                 Output::Outcome { rid, result } => {
-                    let Some((resolve, reject)) = s.requests.remove(&rid) else { continue };
+                    let Some((resolve, reject, _deadline)) = s.requests.remove(&rid) else { continue };
                     settled.push(match result {
-                        Ok(event) => (resolve, to_js(&event.to_value())),
+                        Ok(event) => (resolve, to_js(&event.to_value(), s.values)),
                         Err(r) => (reject, Error::rollback(r.code, r.message, r.current, rid).into()),
                     });
                 }
@@ -225,8 +234,18 @@ fn pump_sending(inner: &Shared, send: Send) {
                 Output::Ignored { topic, reason } => {
                     web_sys::console::warn_1(&format!("vmm: ignored a message on {topic}: {reason}").into())
                 }
-                Output::SubscriptionRefused { filter } => {
-                    web_sys::console::error_1(&format!("vmm: the broker refused the subscription {filter}").into())
+                Output::SubscriptionRefused { filter, collection } => {
+                    web_sys::console::error_1(&format!("vmm: the broker refused the subscription {filter}").into());
+                    if let Some(c) = collection {
+                        s.dirty.collections.entry(c).or_default();
+                    }
+                }
+                Output::ConnectionFailed(problem) => {
+                    let error = connection_error(problem.kind.as_str(), &problem.message);
+                    if s.listeners.errors.is_empty() {
+                        web_sys::console::warn_1(&format!("vmm: cannot reach the broker: {}", problem.message).into());
+                    }
+                    settled.extend(s.listeners.errors.iter().map(|(_, f)| (f.clone(), error.clone())));
                 }
                 _ => {}
             }
@@ -331,10 +350,11 @@ fn flush(inner: &Shared) {
                     .map(|(key, id)| {
                         let doc =
                             replica.get(collection, id).map_or(serde_json::Value::Null, serde_json::Value::Object);
-                        serde_json::json!({"key": key, "id": id.to_value(), "doc": doc})
+                        let pending = replica.meta(collection, id).map_or(0, |m| m.pending);
+                        entry(key, id, doc, pending)
                     })
                     .collect();
-                let changes = to_js(&changes);
+                let changes = to_js_items(&changes, s.values);
                 calls.extend(listeners.iter().map(|(_, f)| (f.clone(), changes.clone())));
             }
             for key in changed.keys() {
@@ -375,9 +395,26 @@ fn flush(inner: &Shared) {
     }
 }
 
-/// One entry of `entries()` and of a collection listener's changes.
-pub(crate) fn entry(key: &str, id: &Id, doc: serde_json::Value) -> serde_json::Value {
-    serde_json::json!({"key": key, "id": id.to_value(), "doc": doc})
+/// One entry of `entries()` and of a collection listener's changes: `pending` counts this
+/// store's unconfirmed changes of the object.
+pub(crate) fn entry(key: &str, id: &Id, doc: serde_json::Value, pending: usize) -> serde_json::Value {
+    serde_json::json!({"key": key, "id": id.to_value(), "doc": doc, "pending": pending})
+}
+
+/// The deadline of a request's promise: after `ms` it rejects with a `TimeoutError` (outcome
+/// unknown) and forgets the promise; the change itself stays pending (§6.4).
+pub(crate) fn deadline(inner: &Shared, rid: &str, ms: u64) -> Timeout {
+    let weak = Rc::downgrade(inner);
+    let rid = rid.to_string();
+    Timeout::new(ms.min(u64::from(u32::MAX)) as u32, move || {
+        let Some(inner) = weak.upgrade() else { return };
+        let Some((_, reject, _)) = inner.borrow_mut().requests.remove(&rid) else { return };
+        let message = format!(
+            "no outcome within {ms} ms: the change stays pending and is resent; its event will still confirm it"
+        );
+        let error = Error::rollback(vmm_protocol::Code::Timeout, message, None, rid.clone());
+        call(&reject, &error.into());
+    })
 }
 
 fn call(f: &js_sys::Function, arg: &JsValue) {

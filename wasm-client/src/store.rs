@@ -1,7 +1,7 @@
 //! The `Store` class JavaScript sees: the engine's replica with promises for requests and
 //! listeners for changes. The work happens in `shell.rs`; this file is the JS API.
 
-use crate::convert::{from_js, id_of, to_js};
+use crate::convert::{from_js, id_of, to_js, to_js_items, Values};
 use crate::errors::Error;
 use crate::shell::{self, Inner, Listener, Listeners, Shared};
 use std::cell::RefCell;
@@ -21,6 +21,7 @@ struct Options {
     keep_alive: Option<u16>,
     request_timeout: Option<u64>,
     collections: Vec<String>,
+    values: Values,
 }
 
 impl Options {
@@ -53,6 +54,10 @@ impl Options {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(bad("collections is an array of names".into())),
         };
+        let values = match text("values")? {
+            None => Values::Js,
+            Some(v) => Values::parse(&v).ok_or_else(|| bad("values is 'js' or 'extended'".into()))?,
+        };
         Ok(Options {
             url: text("url")?.ok_or_else(|| bad("url is required".into()))?,
             client_id: text("clientId")?.ok_or_else(|| bad("clientId is required".into()))?,
@@ -62,6 +67,7 @@ impl Options {
             keep_alive: whole("keepAlive", u64::from(u16::MAX))?.map(|n| n as u16),
             request_timeout: whole("requestTimeout", u64::MAX)?,
             collections,
+            values,
         })
     }
 }
@@ -85,16 +91,14 @@ pub fn connect_store(options: JsValue) -> Result<Store, Error> {
     e.username = o.username;
     e.password = o.password.map(String::into_bytes);
     e.keep_alive_secs = o.keep_alive.unwrap_or(30);
-    e.request_timeout = match o.request_timeout {
-        Some(0) => None,
-        Some(ms) => Some(ms),
-        None => Some(60_000),
-    };
     let mut engine = Engine::new(e)?;
     for c in &o.collections {
         engine.watch(0, c)?;
     }
-    let inner = Rc::new(RefCell::new(Inner::new(engine, o.url)));
+    let mut inner = Inner::new(engine, o.url);
+    inner.request_timeout = o.request_timeout.filter(|&ms| ms > 0);
+    inner.values = o.values;
+    let inner = Rc::new(RefCell::new(inner));
     shell::open(&inner);
     Ok(Store { inner })
 }
@@ -122,10 +126,32 @@ fn add_listener(
 
 #[wasm_bindgen]
 impl Store {
-    /// `connecting`, `online`, `offline` or `resyncing`.
+    /// `connecting`, `unreachable`, `offline`, `no-bridge`, `resyncing` or `online`.
     #[wasm_bindgen(getter)]
     pub fn status(&self) -> String {
         self.inner.borrow().engine.status().as_str().to_string()
+    }
+
+    /// Why the broker cannot be reached (`{reason, message}`, reason `refused`, `auth` or
+    /// `network`), while the status is `unreachable`; else `null`.
+    #[wasm_bindgen(getter)]
+    pub fn problem(&self) -> JsValue {
+        let s = self.inner.borrow();
+        match s.engine.problem() {
+            Some(p) if s.engine.status() == vmm_engine::Status::Unreachable => {
+                let problem = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&problem, &"reason".into(), &p.kind.as_str().into());
+                let _ = js_sys::Reflect::set(&problem, &"message".into(), &p.message.as_str().into());
+                problem.into()
+            }
+            _ => JsValue::NULL,
+        }
+    }
+
+    /// How many bridges announce themselves on the prefix.
+    #[wasm_bindgen(getter)]
+    pub fn bridges(&self) -> usize {
+        self.inner.borrow().engine.bridges()
     }
 
     /// How many of this store's changes wait for their outcome.
@@ -151,6 +177,46 @@ impl Store {
         Ok(())
     }
 
+    /// Stops following a collection: its objects are forgotten, except those with changes of
+    /// this store pending, which stay followed one by one. Idempotent.
+    pub fn unwatch(&self, collection: String) -> Result<(), Error> {
+        {
+            let mut s = self.inner.borrow_mut();
+            let t = s.now();
+            s.engine.unwatch(t, &collection)?;
+        }
+        shell::pump(&self.inner);
+        Ok(())
+    }
+
+    /// Whether the first load of a followed collection is complete.
+    #[wasm_bindgen(js_name = isLoaded)]
+    pub fn is_loaded(&self, collection: String) -> bool {
+        self.inner.borrow().engine.replica().is_loaded(&collection)
+    }
+
+    /// Why the events of a collection cannot arrive (a `PermissionError` when the broker refused
+    /// its subscription), or `undefined`.
+    #[wasm_bindgen(js_name = collectionError)]
+    pub fn collection_error(&self, collection: String) -> JsValue {
+        let error = self.inner.borrow().engine.collection_error(&collection).cloned();
+        error.map_or(JsValue::UNDEFINED, |v| Error::from(v).into())
+    }
+
+    /// Cancels this store's pending changes of an object: rolled back at once, their promises
+    /// rejected with a `CancelledError`. One already sent may still be applied (its event is then
+    /// merged like anyone else's). Returns how many were cancelled.
+    pub fn cancel(&self, collection: String, id: JsValue) -> Result<usize, Error> {
+        let id = id_of(&id)?;
+        let n = {
+            let mut s = self.inner.borrow_mut();
+            let t = s.now();
+            s.engine.cancel(t, &collection, &id).len()
+        };
+        shell::pump(&self.inner);
+        Ok(n)
+    }
+
     /// Follows one object: subscribes to its events and loads it. Idempotent.
     #[wasm_bindgen(js_name = watchObject)]
     pub fn watch_object(&self, collection: String, id: JsValue) -> Result<(), Error> {
@@ -166,8 +232,15 @@ impl Store {
 
     /// Makes a change: shown at once (pending), resolved with the confirming event, or
     /// rejected — after the change was rolled back — with a `ConflictError`,
-    /// `ValidationError`, `PermissionError`, `NotFoundError`, `TimeoutError`, …
-    pub fn request(&self, collection: String, op: JsValue) -> js_sys::Promise {
+    /// `ValidationError`, `PermissionError`, `NotFoundError`, `CancelledError`, … Nothing is
+    /// rolled back for lack of time: with `options.timeout` (ms; default the connect option
+    /// `requestTimeout`, else none) the promise rejects early with a `TimeoutError` whose outcome
+    /// is unknown, while the change stays pending and its event still confirms it.
+    pub fn request(&self, collection: String, op: JsValue, options: JsValue) -> js_sys::Promise {
+        let timeout = match request_timeout(&options) {
+            Ok(t) => t.or(self.inner.borrow().request_timeout),
+            Err(e) => return js_sys::Promise::reject(&e.into()),
+        };
         let result = from_js(&op).and_then(|op| {
             let mut s = self.inner.borrow_mut();
             let t = s.now();
@@ -177,7 +250,8 @@ impl Store {
             Ok(rid) => {
                 let inner = self.inner.clone();
                 js_sys::Promise::new(&mut |resolve, reject| {
-                    inner.borrow_mut().requests.insert(rid.clone(), (resolve, reject));
+                    let deadline = timeout.map(|ms| shell::deadline(&inner, &rid, ms));
+                    inner.borrow_mut().requests.insert(rid.clone(), (resolve, reject, deadline));
                 })
             }
             Err(e) => js_sys::Promise::reject(&e.into()),
@@ -189,13 +263,15 @@ impl Store {
     /// The optimistic view of an object, or `undefined`.
     pub fn get(&self, collection: String, id: JsValue) -> Result<JsValue, Error> {
         let id = id_of(&id)?;
-        Ok(self.inner.borrow().engine.replica().get(&collection, &id).map_or(JsValue::UNDEFINED, |d| to_js(&d)))
+        let s = self.inner.borrow();
+        Ok(s.engine.replica().get(&collection, &id).map_or(JsValue::UNDEFINED, |d| to_js(&d, s.values)))
     }
 
     /// The optimistic view of a collection, as an array of documents in id order.
     pub fn list(&self, collection: String) -> JsValue {
-        let docs: Vec<_> = self.inner.borrow().engine.replica().list(&collection).into_iter().map(|(_, d)| d).collect();
-        to_js(&docs)
+        let s = self.inner.borrow();
+        let docs: Vec<_> = s.engine.replica().list(&collection).into_iter().map(|(_, d)| d).collect();
+        to_js_items(&docs, s.values)
     }
 
     /// The optimistic view of a collection as `[{key, id, doc}]` in id key order: the shape of a
@@ -207,9 +283,12 @@ impl Store {
             .replica()
             .list(&collection)
             .into_iter()
-            .map(|(id, d)| shell::entry(&id.key(), &id, serde_json::Value::Object(d)))
+            .map(|(id, d)| {
+                let pending = s.engine.replica().meta(&collection, &id).map_or(0, |m| m.pending);
+                shell::entry(&id.key(), &id, serde_json::Value::Object(d), pending)
+            })
             .collect();
-        to_js(&entries)
+        to_js_items(&entries, s.values)
     }
 
     /// `{version, pending, deleted, lastError?}` of an object, or `undefined`.
@@ -222,7 +301,7 @@ impl Store {
         if let Some((code, message)) = m.last_error {
             out["lastError"] = serde_json::json!({"code": code.as_str(), "message": message});
         }
-        Ok(to_js(&out))
+        Ok(to_js(&out, Values::default()))
     }
 
     /// Calls `listener(changes)` after changes of the collection's view, once per batch:
@@ -246,11 +325,19 @@ impl Store {
         Ok(add_listener(&self.inner, move |l| l.documents.entry(key.clone()).or_default(), listener))
     }
 
-    /// Calls `listener(status)` when the status or the number of pending changes changes;
-    /// returns the unsubscribe.
+    /// Calls `listener(status)` when the status, the number of pending changes or the number
+    /// of bridges changes; returns the unsubscribe.
     #[wasm_bindgen(js_name = onStatus)]
     pub fn on_status(&self, listener: js_sys::Function) -> js_sys::Function {
         add_listener(&self.inner, |l| &mut l.status, listener)
+    }
+
+    /// Calls `listener(error)` with a `ConnectionError` (`reason`: `refused`, `auth`, `network`)
+    /// when an attempt to reach the broker fails with a new problem (not on every retry);
+    /// returns the unsubscribe. Without listeners the store warns on the console.
+    #[wasm_bindgen(js_name = onError)]
+    pub fn on_error(&self, listener: js_sys::Function) -> js_sys::Function {
+        add_listener(&self.inner, |l| &mut l.errors, listener)
     }
 
     /// Closes the connection for good; pending changes stay pending.
@@ -270,12 +357,19 @@ impl Store {
         shell::pump(&self.inner);
     }
 
-    /// Goes offline on purpose (an app's offline mode): changes queue until `reconnect()`.
+    /// Goes offline on purpose (an app's offline mode; the status says `offline`): changes
+    /// queue until `reconnect()`.
     pub fn disconnect(&self) {
         {
             let mut s = self.inner.borrow_mut();
             s.closed = true;
             s.reconnect = None;
+            let t = s.now();
+            let bye = s.engine.disconnect(t);
+            shell::send_outgoing(&mut s);
+            if let Some(socket) = &s.socket {
+                socket.send(&bye);
+            }
         }
         shell::lost(&self.inner);
     }
@@ -298,5 +392,20 @@ impl Store {
     #[wasm_bindgen(js_name = dropConnection)]
     pub fn drop_connection(&self) {
         shell::lost(&self.inner);
+    }
+}
+
+/// The `timeout` of a request's options, in milliseconds (0: none).
+fn request_timeout(options: &JsValue) -> Result<Option<u64>, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let value = js_sys::Reflect::get(options, &"timeout".into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(ms) if ms >= 0.0 && ms.fract() == 0.0 && ms <= u32::MAX as f64 => Ok((ms > 0.0).then_some(ms as u64)),
+        _ => Err(vmm_protocol::Violation::malformed("timeout is a whole number of milliseconds").at("timeout").into()),
     }
 }

@@ -50,7 +50,9 @@ fn list(store: &Store, collection: &str) -> serde_json::Value {
 }
 
 async fn request(store: &Store, collection: &str, op: serde_json::Value) -> Result<serde_json::Value, JsValue> {
-    JsFuture::from(store.request(collection.into(), js(op))).await.map(|v| serde_wasm_bindgen::from_value(v).unwrap())
+    JsFuture::from(store.request(collection.into(), js(op), JsValue::UNDEFINED))
+        .await
+        .map(|v| serde_wasm_bindgen::from_value(v).unwrap())
 }
 
 fn prop(value: &JsValue, name: &str) -> JsValue {
@@ -69,7 +71,11 @@ async fn a_request_is_shown_at_once_and_confirmed_by_the_bridge() {
     let collection = unique("tasks");
     let store = connect(&unique("alice"), &collection);
     online(&store).await;
-    let pending = store.request(collection.clone(), js(json!({"op": "insert", "id": "t1", "doc": {"title": "milk"}})));
+    let pending = store.request(
+        collection.clone(),
+        js(json!({"op": "insert", "id": "t1", "doc": {"title": "milk"}})),
+        JsValue::UNDEFINED,
+    );
     assert_eq!(list(&store, &collection), json!([{"_id": "t1", "title": "milk"}]), "shown before the bridge answers");
     assert_eq!(store.pending_count(), 1);
     let event: serde_json::Value = serde_wasm_bindgen::from_value(JsFuture::from(pending).await.unwrap()).unwrap();
@@ -91,8 +97,11 @@ async fn a_conflict_is_rejected_and_rolled_back_to_the_stored_value() {
     request(&alice, &collection, json!({"op": "update", "id": "t1", "update": {"$set": {"title": "oat milk"}}}))
         .await
         .unwrap();
-    let bobs =
-        bob.request(collection.clone(), js(json!({"op": "update", "id": "t1", "update": {"$set": {"title": "tea"}}})));
+    let bobs = bob.request(
+        collection.clone(),
+        js(json!({"op": "update", "id": "t1", "update": {"$set": {"title": "tea"}}})),
+        JsValue::UNDEFINED,
+    );
     assert_eq!(list(&bob, &collection)[0]["title"], "tea", "bob's change shows while offline");
     bob.reconnect();
     let error = JsFuture::from(bobs).await.expect_err("bob's stale change is refused");
@@ -110,8 +119,11 @@ async fn a_request_pending_when_the_socket_drops_is_confirmed_once_after_reconne
     let alice = connect(&unique("alice"), &collection);
     online(&alice).await;
     request(&alice, &collection, json!({"op": "insert", "id": "n", "doc": {"n": 0}})).await.unwrap();
-    let pending =
-        alice.request(collection.clone(), js(json!({"op": "update", "id": "n", "update": {"$inc": {"n": 1}}})));
+    let pending = alice.request(
+        collection.clone(),
+        js(json!({"op": "update", "id": "n", "update": {"$inc": {"n": 1}}})),
+        JsValue::UNDEFINED,
+    );
     alice.drop_connection();
     assert_ne!(alice.status(), "online");
     let event: serde_json::Value = serde_wasm_bindgen::from_value(JsFuture::from(pending).await.unwrap()).unwrap();
@@ -136,8 +148,16 @@ async fn two_stores_editing_at_once_converge() {
     online(&b).await;
     let mut waits = Vec::new();
     for i in 0..5 {
-        waits.push(a.request(collection.clone(), js(json!({"op": "insert", "id": format!("a{i}"), "doc": {"i": i}}))));
-        waits.push(b.request(collection.clone(), js(json!({"op": "insert", "id": format!("b{i}"), "doc": {"i": i}}))));
+        waits.push(a.request(
+            collection.clone(),
+            js(json!({"op": "insert", "id": format!("a{i}"), "doc": {"i": i}})),
+            JsValue::UNDEFINED,
+        ));
+        waits.push(b.request(
+            collection.clone(),
+            js(json!({"op": "insert", "id": format!("b{i}"), "doc": {"i": i}})),
+            JsValue::UNDEFINED,
+        ));
     }
     for w in waits {
         JsFuture::from(w).await.unwrap();
