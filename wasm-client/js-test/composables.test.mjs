@@ -290,3 +290,18 @@ test('useRequest shows the state of its latest run only', async () => {
   assert.equal(save.state.value, 'confirmed');
   assert.equal(save.error.value, null);
 });
+
+test('useDocument stops following its object when its last user stops, by id key', async () => {
+  const store = new FakeStore();
+  const oid = { $oid: '65a1f0c2e4b0a1b2c3d4e5f6' };
+  store.put('tasks', { _id: oid, title: 'a' });
+  const [first, scopeA] = inScope(() => useDocument('tasks', () => ({ ...oid }), store));
+  const [, scopeB] = inScope(() => useDocument('tasks', oid, store));
+  first.stop();
+  await settle();
+  assert.deepEqual(store.unwatchedObjects, [], 'the other component still shows it');
+  scopeB.stop();
+  await settle();
+  assert.deepEqual(store.unwatchedObjects, [['tasks', oid]]);
+  scopeA.stop();
+});

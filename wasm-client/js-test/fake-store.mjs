@@ -22,6 +22,7 @@ export class FakeStore {
     this.clientId = clientId;
     this.watched = [];
     this.unwatched = [];
+    this.unwatchedObjects = [];
     this.watchedObjects = [];
     this.requestOptions = [];
     this.problem = null;
@@ -51,6 +52,10 @@ export class FakeStore {
 
   watch(collection) {
     if (!this.watched.includes(collection)) this.watched.push(collection);
+  }
+
+  unwatchObject(collection, id) {
+    this.unwatchedObjects.push([collection, id]);
   }
 
   unwatch(collection) {

@@ -6,7 +6,7 @@ import { computed, isRef, ref, shallowRef, toValue, unref } from 'vue';
 import { batched } from './schedule.js';
 import { follow, injectVmm, isStore, isThenable, sourceOf } from './context.js';
 import { CollectionView, idKey } from './view.js';
-import { acquire } from './watching.js';
+import { acquire, acquireObject } from './watching.js';
 
 const EMPTY = Object.freeze(new Set());
 
@@ -111,7 +111,7 @@ export function useDocument(collection, id, store) {
         return () => {};
       }
       const i = toValue(id);
-      s.watchObject(c, i);
+      const release = acquireObject(s, c, key, i);
       const read = () => {
         data.value = s.get(c, i);
         meta.value = s.meta(c, i);
@@ -129,6 +129,7 @@ export function useDocument(collection, id, store) {
         later.cancel();
         offDocument();
         offCollection();
+        release();
       };
     },
     reset,

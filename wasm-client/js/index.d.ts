@@ -212,6 +212,8 @@ export interface Store {
   /** Stops following the collection; objects with pending changes stay followed until settled. */
   unwatch(collection: string): void;
   watchObject(collection: string, id: Id): void;
+  /** Stops following an object followed by `watchObject`; kept while its collection is watched or changes of it are pending. */
+  unwatchObject(collection: string, id: Id): void;
   /** Whether the first snapshot of the collection is complete. */
   isLoaded(collection: string): boolean;
   /** The collection's error, e.g. a `PermissionError` when the broker refused its subscription. */

@@ -131,7 +131,11 @@ export interface DocumentState<T> {
   loaded: Readonly<Ref<boolean>>;
   /** The collection's error; `null` when none. */
   error: Readonly<ShallowRef<VmmError | null>>;
-  /** Stops following now (else when the scope is disposed). The store keeps following the object. */
+  /**
+   * Stops following now (else when the scope is disposed). When no other `useDocument` shows the
+   * object, the store stops following it too (`store.unwatchObject`), unless its collection is
+   * watched or changes of it are pending.
+   */
   stop(): void;
 }
 

@@ -41,6 +41,41 @@ export function acquire(store, collection) {
   };
 }
 
+/** @type {WeakMap<object, Map<string, number>>} */
+const objectUsers = new WeakMap();
+
+/**
+ * One more user of one object (`useDocument`): watches it; the last user's release stops
+ * watching it (`store.unwatchObject`, which keeps an object with changes pending), after a
+ * microtask as for collections.
+ * @param {import('./index.js').Store} store
+ * @param {string} collection
+ * @param {string} key the object's id key (one count per object, whatever form its id is given in)
+ * @param {import('./index.js').Id} id
+ * @returns {() => void}
+ */
+export function acquireObject(store, collection, key, id) {
+  let counts = objectUsers.get(store);
+  if (!counts) objectUsers.set(store, (counts = new Map()));
+  const name = `${collection}\u0000${key}`;
+  counts.set(name, (counts.get(name) ?? 0) + 1);
+  store.watchObject(collection, id);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = counts.get(name) - 1;
+    if (left > 0) {
+      counts.set(name, left);
+      return;
+    }
+    counts.delete(name);
+    queueMicrotask(() => {
+      if (!counts.has(name) && typeof store.unwatchObject === 'function') store.unwatchObject(collection, id);
+    });
+  };
+}
+
 /**
  * Keeps `collections` watched for good, whoever stops using them (`createVmm`'s `collections`).
  * @param {import('./index.js').Store} store

@@ -189,6 +189,20 @@ impl Store {
         Ok(())
     }
 
+    /// Stops following one object followed by `watchObject`: forgotten unless its collection is
+    /// followed or changes of it are pending (then it stays followed). Idempotent.
+    #[wasm_bindgen(js_name = unwatchObject)]
+    pub fn unwatch_object(&self, collection: String, id: JsValue) -> Result<(), Error> {
+        let id = id_of(&id)?;
+        {
+            let mut s = self.inner.borrow_mut();
+            let t = s.now();
+            s.engine.unwatch_object(t, &collection, &id)?;
+        }
+        shell::pump(&self.inner);
+        Ok(())
+    }
+
     /// Whether the first load of a followed collection is complete.
     #[wasm_bindgen(js_name = isLoaded)]
     pub fn is_loaded(&self, collection: String) -> bool {

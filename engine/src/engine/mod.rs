@@ -244,6 +244,23 @@ impl Engine {
         Ok(())
     }
 
+    /// Stops following one object followed by [`Engine::watch_object`]: unsubscribes from its
+    /// events and forgets it, unless its collection is followed or changes of it are pending.
+    pub fn unwatch_object(&mut self, now: u64, collection: &str, id: &Id) -> Result<()> {
+        vmm_protocol::topic::check_collection(collection)?;
+        for (watch, _) in self.subscribing.values_mut() {
+            if *watch == Watch::Object(collection.to_string(), id.clone()) {
+                *watch = Watch::Nothing;
+            }
+        }
+        if self.replica.unwatch_object(collection, id) && self.session.is_connected() {
+            let filter = self.replica.config().topics.event(collection, id);
+            let _ = self.session.unsubscribe(&[filter.as_str()]);
+        }
+        self.drive(now);
+        Ok(())
+    }
+
     /// Makes a change (see [`Replica::request`] for `op`): shown at once, pending until its
     /// [`Output::Outcome`]. Returns the request id; an error changes nothing.
     pub fn request(&mut self, now: u64, collection: &str, op: Value) -> Result<String> {

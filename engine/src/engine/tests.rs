@@ -353,3 +353,28 @@ fn a_refused_collection_subscription_is_that_collections_error() {
     assert_eq!(b.engine.collection_error("secret").map(|v| v.code()), Some(Code::Forbidden));
     assert!(b.engine.collection_error("tasks").is_none());
 }
+
+#[test]
+fn unwatching_an_object_unsubscribes_it_unless_changes_of_it_are_pending() {
+    let mut b = Broker::online();
+    let now = b.now;
+    let n1: Id = "n1".parse().unwrap();
+    b.engine.watch_object(now, "notes", &n1).unwrap();
+    let sub = b.sent().remove(0);
+    b.grant(&sub);
+    let _ = b.sent();
+    b.engine.unwatch_object(now, "notes", &n1).unwrap();
+    let sent = b.sent();
+    let [Packet::Unsubscribe(u)] = &sent[..] else { panic!("one UNSUBSCRIBE: {sent:?}") };
+    assert_eq!(u.filters, vec!["vmm/v1/evt/notes/s:n1".to_string()]);
+    assert!(!b.engine.replica().is_followed("notes", "s:n1"));
+
+    let rid = b.engine.request(now, "notes", json!({"op": "insert", "id": "n2", "doc": {}})).unwrap();
+    let sub = b.sent().remove(0);
+    b.grant(&sub);
+    let _ = b.sent();
+    b.engine.unwatch_object(now, "notes", &"n2".parse().unwrap()).unwrap();
+    assert!(b.sent().is_empty(), "a change of it is pending: still followed");
+    assert!(b.engine.replica().is_followed("notes", "s:n2"));
+    assert!(!rid.is_empty());
+}

@@ -104,6 +104,37 @@ impl Replica {
         kept
     }
 
+    /// Stops following one object (followed by [`Replica::watch_object`]). An object with changes
+    /// of this replica pending stays followed until they settle, and after: nothing is dropped
+    /// then. Returns whether the shell may drop the object's event subscription (it was followed
+    /// one by one, and its collection is not followed).
+    pub fn unwatch_object(&mut self, collection: &str, id: &Id) -> bool {
+        let key = id.key();
+        let pending = self.objects.get(collection).and_then(|m| m.get(&key)).is_some_and(|e| !e.pending.is_empty());
+        let Some(ids) = self.watched_objects.get_mut(collection) else { return false };
+        if pending || ids.remove(&key).is_none() {
+            return false;
+        }
+        if ids.is_empty() {
+            self.watched_objects.remove(collection);
+        }
+        if self.collections.contains(collection) {
+            return false;
+        }
+        self.loads.retain(|_, j| {
+            !(j.collection == collection
+                && matches!(&j.kind, LoadKind::Ids(ids) if ids.len() == 1 && ids[0].key() == key))
+        });
+        if let Some(objects) = self.objects.get_mut(collection) {
+            objects.remove(&key);
+            if objects.is_empty() {
+                self.objects.remove(collection);
+            }
+        }
+        self.active.remove(&(collection.to_string(), key));
+        true
+    }
+
     /// Whether the first load of a collection this replica follows is complete (it stays so
     /// across reconnections: the objects are held, and a resync refreshes them).
     pub fn is_loaded(&self, collection: &str) -> bool {
