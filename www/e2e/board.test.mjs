@@ -34,6 +34,9 @@ test('Two clients editing the same board converge to the same list', { timeout: 
     const a1 = await board.add(a, 'A first');
     const a2 = await board.add(a, 'A second');
     const b1 = await board.add(b, 'B only');
+    // New tasks get ObjectId ids; each row is keyed by its id key.
+    for (const key of [a1, a2, b1]) assert.match(key, /^o:[0-9a-f]{24}$/);
+    assert.equal(new Set([a1, a2, b1]).size, 3);
 
     // Each sees the other's tasks.
     await expectCount(board.task(b, a1), 1, { message: 'B sees A first' });

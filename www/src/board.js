@@ -29,9 +29,9 @@ export function boardActions(board, tasks, request, notices) {
     });
   }
 
-  function add(title) {
+  async function add(title) {
     const order = tasks.value.reduce((max, t) => Math.max(max, orderOf(t)), 0) + 1;
-    const id = newTaskId();
+    const id = await newTaskId();
     return send(id, { op: 'insert', id, doc: { title, done: false, order } });
   }
 
@@ -59,15 +59,8 @@ export function boardActions(board, tasks, request, notices) {
     return tasks.value.find((t) => idKey(t._id) === key);
   }
 
-  /**
-   * The request that redoes a lost change: the same one, which the store sends on the task's
-   * current version; a new task refused because its id is taken gets a new id.
-   */
-  function redoOp(notice) {
-    const { op } = notice;
-    if (op.op === 'insert' && notice.code === 'conflict') return { ...op, id: newTaskId() };
-    return op;
-  }
+  /** The request that redoes a lost change: the same one, which the store sends on the task's current version. */
+  const redoOp = (notice) => notice.op;
 
   return { add, set, move, remove, taskOf, redoOp };
 }

@@ -9,9 +9,14 @@ export function randomClientId() {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-/** A new task id: the time in base 36 and some randomness, so ids from several clients never clash. */
-export function newTaskId() {
-  return Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+/**
+ * A new task id: an ObjectId, as MongoDB would make it (time, per-page randomness, a counter).
+ * The package's main module, which has the class, is imported as createVmm does (on demand, one
+ * chunk), so that Vite keeps it out of the page's first script.
+ */
+export async function newTaskId() {
+  const { ObjectId } = await import('vmm-client');
+  return new ObjectId();
 }
 
 function param(params, name, fallback) {

@@ -92,9 +92,14 @@ export function lostText(notice, now) {
   return `Lost: ${what}, because ${why}.${state}`;
 }
 
-/** Whether "Redo" makes sense: a new task can always be sent again, a change only while the task exists. */
+/**
+ * Whether "Redo" makes sense: not for what the server refuses whatever the version (forbidden,
+ * invalid), nor for a new task whose id is taken; a new task can be sent again, a change while
+ * the task exists.
+ */
 export function canRedo(notice, now) {
   if (!notice.op) return false;
   if (['forbidden', 'malformed', 'too_large', 'invalid_document', 'invalid_update'].includes(notice.code)) return false;
-  return notice.op.op === 'insert' || now !== undefined;
+  if (notice.op.op === 'insert') return notice.code !== 'conflict';
+  return now !== undefined;
 }
