@@ -56,3 +56,16 @@ export function toExtendedJSON(value: unknown): string;
  * With `items`, only those elements of the array are looked at.
  */
 export function revive<T = unknown>(value: unknown, items?: ArrayLike<number> | null): T;
+
+// The connect option of this module, merged into `ConnectOptions` of index.d.ts (kept here while
+// another change owns that file; it belongs in the interface itself).
+declare module './index.js' {
+  interface ConnectOptions {
+    /**
+     * How documents come back: `'js'` (default) as `Date`, `ObjectId`, `BigInt`, `Uint8Array`,
+     * `Binary`, `Decimal128`; `'extended'` as Extended JSON objects (`{$oid}`, `{$date}`, …, an
+     * integer past ±(2^53−1) as `{$numberLong}`).
+     */
+    values?: 'js' | 'extended';
+  }
+}

@@ -232,7 +232,8 @@ function convert(value, path, open) {
   const isArray = Array.isArray(value);
   if (!isArray && !isPlain(value)) {
     const name = value.constructor?.name || 'a class';
-    throw refuse(path, `${name} instances are not values (plain objects, arrays, Date, ObjectId, Binary, Decimal128, Uint8Array, BigInt are)`);
+    const kept = 'plain objects, arrays, Date, ObjectId, Binary, Decimal128, Uint8Array are';
+    throw refuse(path, `${name} instances are not values (${kept})`);
   }
   if (open.has(value)) throw refuse(path, 'a cycle: the value contains itself');
   open.add(value);
@@ -314,8 +315,8 @@ function reviveValue(value) {
  * Extended JSON (as the store holds it: canonical, PROTOCOL.md §3.1) as JS values, in place:
  * `$date` -> `Date`, `$oid` -> `ObjectId`, `$numberLong` -> `BigInt` (a number when it is safe),
  * `$binary` -> `Uint8Array` (subtype 00) or `Binary`, `$numberDecimal` -> `Decimal128`. A `$date`
- * outside `Date`'s range (±275,760 years) stays a wrapper. With `items`, only those elements of
- * the array `value` are looked at (the wasm lists the ones holding a wrapper).
+ * outside `Date`'s range (±8.64e15 ms from 1970) stays a wrapper. With `items`, only those
+ * elements of the array `value` are looked at (the wasm lists the ones holding a wrapper).
  * @param {unknown} value
  * @param {ArrayLike<number> | null} [items]
  * @returns {unknown}

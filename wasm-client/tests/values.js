@@ -72,7 +72,10 @@ export async function roundTrip(connect, url, prefix) {
     empty: new Uint8Array(0),
     uuid,
     ref,
-    nested: [{ list: [1, { at: [2.5, new Date(0)] }] }, { ids: [ref, id], more: [{ b: [new Uint8Array([9])] }, { empty: [] }] }],
+    nested: [
+      { list: [1, { at: [2.5, new Date(0)] }] },
+      { ids: [ref, id], more: [{ b: [new Uint8Array([9])] }, { empty: [] }] },
+    ],
     text: 'é ✓',
     none: null,
     left: undefined,
@@ -106,7 +109,10 @@ export async function roundTrip(connect, url, prefix) {
     ref: { $oid: ref.toHexString() },
     nested: [
       { list: [1, { at: [2.5, { $date: '1970-01-01T00:00:00.000Z' }] }] },
-      { ids: [{ $oid: ref.toHexString() }, { $oid: id.toHexString() }], more: [{ b: [{ $binary: { base64: 'CQ==', subType: '00' } }] }, { empty: [] }] },
+      {
+        ids: [{ $oid: ref.toHexString() }, { $oid: id.toHexString() }],
+        more: [{ b: [{ $binary: { base64: 'CQ==', subType: '00' } }] }, { empty: [] }],
+      },
     ],
     text: 'é ✓',
     none: null,
@@ -133,7 +139,12 @@ export async function roundTrip(connect, url, prefix) {
 async function beyondFerretDb(c, writer, ext) {
   const cases = [
     ['dec', { price: new Decimal128('-12.50E+3') }, { price: { $numberDecimal: '-12.50E+3' } }, /Decimal128/],
-    ['nest', { grid: [[1, [new Date(0)]], []] }, { grid: [[1, [{ $date: '1970-01-01T00:00:00.000Z' }]], []] }, /nested arrays/],
+    [
+      'nest',
+      { grid: [[1, [new Date(0)]], []] },
+      { grid: [[1, [{ $date: '1970-01-01T00:00:00.000Z' }]], []] },
+      /nested arrays/,
+    ],
   ];
   for (const [id, doc, stored, why] of cases) {
     const sent = writer.request(c, { op: 'insert', id, doc });
