@@ -1,6 +1,12 @@
 // The public types of `vmm-client` (the wasm-bindgen `vmm_client.d.ts` describes the raw bindings).
 export * from './errors.js';
 export { ObjectId, Binary, Decimal128, toExtended, revive, type Scalar } from './values.js';
+/**
+ * The id key of an object id (PROTOCOL.md §3.3): `o:<hex>` for an ObjectId, `s:<percent-encoded>`
+ * for a string, `i:<n>` for an integer; `undefined` for anything else. Unique per object: use it
+ * as a `v-for` key (`String(_id)` of an ObjectId is `[object Object]`) and in `isPending`.
+ */
+export function idKey(id: unknown): string | undefined;
 import type { ConnectionError, VmmError } from './errors.js';
 
 export interface ConnectOptions {

@@ -16,6 +16,7 @@ export {
   errorFor,
 } from './errors.js';
 export { ObjectId, Binary, Decimal128, toExtended, revive } from './values.js';
+export { idKey } from './view.js';
 
 let loading = null;
 

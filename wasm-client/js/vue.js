@@ -3,9 +3,12 @@
 // contract of each function are in vue.d.ts.
 //
 // Server-side rendering: where there is no `window` (Node, Deno, Bun, a worker without a DOM),
-// `createVmm` connects nothing and loads no wasm; the composables then keep their empty states
+// `createVmm` connects nothing and loads no wasm (the bindings' JS is imported, statically, so that
+// an app that also imports `vmm-client` itself gets no Vite warning about a module imported both
+// ways; it does nothing until `connect`); the composables then keep their empty states
 // (`data` [], `loaded` false, status `connecting`), and `request` rejects. The check is
 // `typeof window === 'undefined'`, not the absence of `WebSocket`: Node 22 has a global WebSocket.
+import { connect } from './index.js';
 import { keep } from './watching.js';
 import { createHandle, injectVmm, isStore, isThenable, VmmKey } from './context.js';
 
@@ -30,7 +33,7 @@ export function createVmm(options) {
     if (ready === null) {
       // During SSR `ready` never settles: there is no connection to wait for, nor an error.
       if (ssr) return (ready = new Promise(() => {}));
-      const attempt = (owned ? import('./index.js').then((m) => m.connect(options)) : Promise.resolve(options)).then(
+      const attempt = (owned ? connect(options) : Promise.resolve(options)).then(
         (store) => {
           // Not if the app unmounted meanwhile (the store is being closed).
           if (ready === attempt) {

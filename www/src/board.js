@@ -3,7 +3,7 @@
 // rename here and "done" there, made at the same time, are both kept. A change that is rolled back
 // anyway becomes a notice naming what was lost (notices.js).
 import { newTaskId } from './config.js';
-import { idKey } from './ids.js';
+import { idKey } from 'vmm-client';
 
 const orderOf = (t) => (typeof t.order === 'number' ? t.order : 0);
 
@@ -31,7 +31,7 @@ export function boardActions(board, tasks, request, notices) {
 
   async function add(title) {
     const order = tasks.value.reduce((max, t) => Math.max(max, orderOf(t)), 0) + 1;
-    const id = await newTaskId();
+    const id = newTaskId();
     return send(id, { op: 'insert', id, doc: { title, done: false, order } });
   }
 

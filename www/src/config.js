@@ -1,5 +1,7 @@
 // The app's settings, from the URL: ?client=…&board=…&ws=…&prefix=…
 
+import { ObjectId } from 'vmm-client';
+
 const CLIENT_KEY = 'vmm-www-client';
 
 /** `web-` and 6 random hex characters. */
@@ -9,13 +11,8 @@ export function randomClientId() {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-/**
- * A new task id: an ObjectId, as MongoDB would make it (time, per-page randomness, a counter).
- * The package's main module, which has the class, is imported as createVmm does (on demand, one
- * chunk), so that Vite keeps it out of the page's first script.
- */
-export async function newTaskId() {
-  const { ObjectId } = await import('vmm-client');
+/** A new task id: an ObjectId, as MongoDB would make it (time, per-page randomness, a counter). */
+export function newTaskId() {
   return new ObjectId();
 }
 
