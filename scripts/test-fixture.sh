@@ -6,6 +6,10 @@
 # workspace can be found from there: no hoisted vue, no workspace root for Vite's fs.allow),
 # installs it with the tarball (`npm install --prefer-offline`: the versions are the root
 # lockfile's, already in npm's cache; its own package-lock.json pins the rest), then checks:
+# (The install is an install step, as `make npm` is, and is what the README tells a user to run: it
+# reads the npm registry only for package metadata its cache lacks — with npm's
+# `omit-lockfile-registry-resolved` the lockfiles carry no tarball URLs, so npm may ask for them.
+# The tarballs themselves come from the cache, and the checks below reach nothing but 127.0.0.1.)
 #   1. `vite build` prints no warning at all;
 #   2. `vue-tsc --noEmit` is clean;
 #   3. in Debian's Chromium (playwright-core of the root node_modules), against a real bridge on a
