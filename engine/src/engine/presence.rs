@@ -14,7 +14,7 @@ pub(super) struct Presence {
     /// then follow): until then, and if it refused, nobody is known to be absent.
     subscribed: bool,
     /// The instances announced, in no order: a few at most. A vector rather than a `BTreeSet`,
-    /// whose removal code alone is about 1 KB of the gzipped wasm.
+    /// whose removal code the wasm would link for it (wasm-client/README.md "Size").
     up: Vec<String>,
 }
 
