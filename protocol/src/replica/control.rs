@@ -2,8 +2,9 @@
 //! bridge coming up, no longer following a collection, and whether a collection is loaded.
 
 use super::load::LoadKind;
-use super::outgoing::{load_of, request_of, send};
-use super::{Notice, Replica, Status};
+use super::outgoing::{load_of, send};
+use super::timers::{self, When};
+use super::{Notice, Replica};
 use crate::error::Code;
 use crate::id::Id;
 use crate::message::Message;
@@ -44,27 +45,18 @@ impl Replica {
         if !self.online {
             return;
         }
-        let resend_after = self.config.resend_after;
-        let failure_retry = self.config.failure_retry;
         let can_send = self.can_send();
         for (collection, key) in &self.active {
             let Some(entry) = self.objects.get_mut(collection).and_then(|m| m.get_mut(key)) else { continue };
-            let id = entry.id.clone();
-            if entry.failure.is_some() {
-                entry.failure = Some((now, failure_retry / 2));
+            timers::failure(&self.config, &mut self.out, collection, entry, now, When::Restart);
+            if can_send {
+                timers::resend(&self.config, &mut self.out, collection, entry, now, When::Restart);
             }
-            let Some(head) = entry.pending.first_mut() else { continue };
-            let (Some(flight), Some(base), true) = (head.flight.as_mut(), head.base, can_send) else { continue };
-            flight.resend_at = now + resend_after;
-            flight.backoff = resend_after;
-            let request = request_of(collection, id, base, head);
-            let topic = self.config.topics.request(&self.config.client, collection);
-            send(&mut self.out, topic, Message::Request(request));
         }
         for job in self.loads.values_mut() {
             job.retry_at = now;
         }
-        self.handle_timeout(now);
+        self.retry_loads(now);
     }
 
     /// Stops following a collection: its loads stop, and the objects of it that this replica
@@ -102,11 +94,7 @@ impl Replica {
         for object in gone {
             self.active.remove(&object);
         }
-        if self.resyncing && self.loads.is_empty() {
-            self.resyncing = false;
-            self.out.notices.push_back(Notice::Status(Status::Online));
-            self.send_all(now);
-        }
+        self.end_resync_if_loaded(now);
         kept
     }
 

@@ -197,6 +197,11 @@ impl Replica {
         if let Some(m) = self.objects.get_mut(&collection) {
             m.retain(|_, e| !e.is_empty());
         }
+        self.end_resync_if_loaded(now);
+    }
+
+    /// Once nothing is loading any more, a resync is over: online, and what waited is sent.
+    pub(super) fn end_resync_if_loaded(&mut self, now: u64) {
         if self.resyncing && self.loads.is_empty() {
             self.resyncing = false;
             self.out.notices.push_back(Notice::Status(Status::Online));

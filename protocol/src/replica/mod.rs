@@ -440,9 +440,9 @@ impl Replica {
                 continue;
             }
             if !self.resyncing {
-                timers::resend_due(&self.config, &mut self.out, collection, entry, now);
+                timers::resend(&self.config, &mut self.out, collection, entry, now, timers::When::Due);
             }
-            timers::failure_due(&self.config, &mut self.out, collection, entry, now);
+            timers::failure(&self.config, &mut self.out, collection, entry, now, timers::When::Due);
         }
         for object in idle {
             self.active.remove(&object);
