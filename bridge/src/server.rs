@@ -168,8 +168,7 @@ async fn request_loop(
         if let Some(gone) = topics.presence_instance(&publish.topic) {
             // Another bridge's announcement (§2.2) is no news for a bridge; an empty payload (or
             // an older bridge's will: its instance as text) means that bridge is gone.
-            let announced = publish.payload.first() == Some(&b'{');
-            if gone != journal.instance && !announced {
+            if gone != journal.instance && !vmm_protocol::topic::is_bridge_announcement(&publish.payload) {
                 let journal = journal.clone();
                 tokio::spawn(async move { journal.recover_instance(&gone).await });
             }

@@ -236,6 +236,14 @@ fn collection_name(s: &str) -> Result<String> {
     check_collection(s).map(|()| s.to_string())
 }
 
+/// Whether a payload on a presence topic is a bridge's announcement (§2.2): a JSON object with
+/// `"type": "bridge"`. Anything else (an empty payload, or an older bridge's will, which carried
+/// its instance id as text) means that bridge is gone.
+pub fn is_bridge_announcement(payload: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(payload)
+        .is_ok_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("bridge"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,13 +47,11 @@ impl Presence {
         self.subscribed && self.up.is_empty()
     }
 
-    /// A message on `topic`: `None` if it is no presence message; else whether a bridge came up.
-    /// An announcement is a JSON object with `"type": "bridge"`; anything else (an empty payload,
-    /// or an older bridge's will, which carried its instance id as text) means it is gone.
+    /// A message on `topic`: `None` if it is no presence message; else whether a bridge came up
+    /// ([`vmm_protocol::topic::is_bridge_announcement`]; anything else means it is gone).
     pub(super) fn handle(&mut self, topic: &str, payload: &[u8]) -> Option<bool> {
         let instance = self.topics.presence_instance(topic)?;
-        let announced = serde_json::from_slice::<serde_json::Value>(payload)
-            .is_ok_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("bridge"));
+        let announced = vmm_protocol::topic::is_bridge_announcement(payload);
         let known = self.up.contains(&instance);
         if announced && !known {
             self.up.push(instance);
