@@ -56,6 +56,17 @@ enum Watch {
     Nothing,
 }
 
+/// How far the current transport got: what its closing means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// No answer from the broker yet: closing now is a network problem.
+    Unanswered,
+    /// The broker accepted the connection: closing is a drop, no problem yet.
+    Accepted,
+    /// The problem was reported already (a refusal, no answer in time): closing adds none.
+    Failed,
+}
+
 /// The client engine; see the module docs.
 #[derive(Debug)]
 pub struct Engine {
@@ -68,9 +79,8 @@ pub struct Engine {
     presence: Presence,
     /// Why the last attempt to reach the broker failed, until one succeeds.
     problem: Option<Problem>,
-    /// The problem was reported by the session for the current transport (a refusal, no
-    /// answer): its closing is then no second problem.
-    problem_of_this_transport: bool,
+    /// How far the current transport got.
+    attempt: Attempt,
     /// Offline on purpose ([`Engine::disconnect`]) until the next transport opens.
     by_choice: bool,
     /// Collections whose subscription the broker refused, in no order: a few at most. A vector:
@@ -100,7 +110,7 @@ impl Engine {
             connect: None,
             presence,
             problem: None,
-            problem_of_this_transport: false,
+            attempt: Attempt::Unanswered,
             by_choice: false,
             collection_errors: Vec::new(),
             reported: (Status::Connecting, 0, 0),
@@ -150,7 +160,7 @@ impl Engine {
     /// The transport (WebSocket, TCP) is open: the engine sends CONNECT, then subscribes.
     pub fn transport_open(&mut self, now: u64) {
         self.by_choice = false;
-        self.problem_of_this_transport = false;
+        self.attempt = Attempt::Unanswered;
         self.connect = Some(self.session.connect(now));
     }
 
@@ -163,13 +173,14 @@ impl Engine {
     /// The transport closed or failed: changes queue until the next connection.
     pub fn transport_closed(&mut self, now: u64) {
         self.connect = None;
-        if !self.session.is_connected() && !self.by_choice && !self.problem_of_this_transport {
+        if self.attempt == Attempt::Unanswered && !self.by_choice {
             self.failed(
                 ProblemKind::Network,
                 "the broker cannot be reached (no connection, or it closed at once)".into(),
             );
         }
-        self.problem_of_this_transport = false;
+        // The next transport starts unanswered (a WebSocket that never opens reports no open).
+        self.attempt = Attempt::Unanswered;
         self.session.disconnected();
         self.went_down();
         self.drive(now);
@@ -222,11 +233,7 @@ impl Engine {
     pub fn unwatch(&mut self, now: u64, collection: &str) -> Result<()> {
         vmm_protocol::topic::check_collection(collection)?;
         let filter = self.replica.config().topics.collection_events(collection);
-        for (watch, _) in self.subscribing.values_mut() {
-            if *watch == Watch::Collection(collection.to_string()) {
-                *watch = Watch::Nothing;
-            }
-        }
+        self.unwanted(&Watch::Collection(collection.to_string()));
         let kept = self.replica.unwatch_collection(now, collection);
         self.collection_errors.retain(|(c, _)| c != collection);
         if self.session.is_connected() {
@@ -250,11 +257,7 @@ impl Engine {
     /// events and forgets it, unless its collection is followed or changes of it are pending.
     pub fn unwatch_object(&mut self, now: u64, collection: &str, id: &Id) -> Result<()> {
         vmm_protocol::topic::check_collection(collection)?;
-        for (watch, _) in self.subscribing.values_mut() {
-            if *watch == Watch::Object(collection.to_string(), id.clone()) {
-                *watch = Watch::Nothing;
-            }
-        }
+        self.unwanted(&Watch::Object(collection.to_string(), id.clone()));
         if self.replica.unwatch_object(collection, id) && self.session.is_connected() {
             let filter = self.replica.config().topics.event(collection, id);
             let _ = self.session.unsubscribe(&[filter.as_str()]);
@@ -307,6 +310,15 @@ impl Engine {
         } else {
             // Subscribed with everything else on the next connection.
             self.start_following(now, watch);
+        }
+    }
+
+    /// A watch whose SUBACK is awaited is no longer wanted: nothing follows on its SUBACK.
+    fn unwanted(&mut self, watch: &Watch) {
+        for (w, _) in self.subscribing.values_mut() {
+            if w == watch {
+                *w = Watch::Nothing;
+            }
         }
     }
 
@@ -368,6 +380,7 @@ impl Engine {
         match event {
             SessionEvent::Connected { .. } => {
                 self.problem = None;
+                self.attempt = Attempt::Accepted;
                 self.subscribe_all(now);
             }
             SessionEvent::Subscribed { id, granted } => self.on_suback(now, id, &granted),
@@ -384,7 +397,7 @@ impl Engine {
             }
             SessionEvent::Dead => {
                 let message = "no answer from the broker in time";
-                if !self.session_was_up() {
+                if self.attempt == Attempt::Unanswered {
                     self.failed(ProblemKind::Network, message.into());
                 }
                 self.lost(message.into());
@@ -404,15 +417,9 @@ impl Engine {
         self.out.push_back(Output::Lost { reason });
     }
 
-    /// Whether the current transport got a CONNACK that accepted it (the replica is then past
-    /// offline: it goes online on the first SUBACK).
-    fn session_was_up(&self) -> bool {
-        self.reported.0.is_connected() || self.subscribing.values().any(|(w, _)| *w == Watch::Connect)
-    }
-
     /// An attempt to reach the broker failed: reported when the problem is new.
     fn failed(&mut self, kind: ProblemKind, message: String) {
-        self.problem_of_this_transport = true;
+        self.attempt = Attempt::Failed;
         let problem = Problem { kind, message };
         if self.problem.as_ref() != Some(&problem) {
             self.out.push_back(Output::ConnectionFailed(problem.clone()));

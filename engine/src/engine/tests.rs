@@ -199,19 +199,8 @@ fn a_refused_connection_is_lost_with_its_reason_and_changes_stay_pending() {
 #[test]
 fn a_reconnect_resubscribes_and_resends_the_change_in_flight() {
     let mut b = Broker::online();
-    let now = b.now;
-    b.engine.watch(now, "tasks").unwrap();
-    let sub = b.sent().remove(0);
-    b.grant(&sub);
-    let load = published(&b.sent()).remove(0).1;
-    b.deliver(
-        "vmm/v1/reply/alice",
-        json!({"type": "snapshot", "lid": load["lid"], "collection": "tasks", "objects": [], "next": null}),
-    );
-    let now = b.now;
-    b.engine.request(now, "tasks", json!({"op": "insert", "id": "t1", "doc": {}})).unwrap();
-    assert_eq!(published(&b.sent()).len(), 1);
-    b.engine.transport_closed(now);
+    in_flight(&mut b);
+    b.engine.transport_closed(b.now);
     assert_eq!(b.engine.status(), Status::Connecting, "a dropped connection is no problem yet");
     assert_eq!(b.engine.problem(), None);
     let subscribe = b.accept();
