@@ -9,18 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { createSSRApp, h } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { createVmm, useCollection, useDocument, useRequest, useStatus } from 'vmm-client/vue';
+import { silentSockets } from './silent-socket.mjs';
 
-const sockets = [];
-globalThis.WebSocket = class SpySocket {
-  constructor(url, protocol) {
-    Object.assign(this, { url, protocol, readyState: 0, binaryType: 'blob' });
-    sockets.push(this);
-  }
-  send() {}
-  close() {
-    this.readyState = 3;
-  }
-};
+const sockets = silentSockets();
 
 const options = { url: 'ws://127.0.0.1:1', clientId: 'ssr', collections: ['tasks'] };
 const Page = {

@@ -8,6 +8,7 @@ import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createApp, effectScope } from 'vue';
 import { settle } from './settle.mjs';
+import { silentSockets } from './silent-socket.mjs';
 
 const wasmFile = fileURLToPath(import.meta.resolve('vmm-client/vmm_client_bg.wasm'));
 const built = existsSync(wasmFile);
@@ -19,17 +20,7 @@ test('the wasm is built', { skip: built || process.env.VMM_REQUIRE_WASM === '1' 
 
 // Node has no WebSocket before v22 and the tests need no broker: a socket that never opens, so a
 // store stays `connecting`.
-const sockets = [];
-globalThis.WebSocket = class SilentSocket {
-  constructor(url, protocol) {
-    Object.assign(this, { url, protocol, readyState: 0, binaryType: 'blob' });
-    sockets.push(this);
-  }
-  send() {}
-  close() {
-    this.readyState = 3;
-  }
-};
+const sockets = silentSockets();
 
 // createVmm connects only where there is a window (elsewhere it takes Node for server-side
 // rendering, ssr.test.mjs): these tests play a browser.

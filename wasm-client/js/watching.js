@@ -8,10 +8,43 @@
 // collection (a route change) releases it and takes it again in the same tick, and the store
 // should not drop and reload the collection in between.
 
+// Users per store: of each collection, and of each object followed one by one.
 /** @type {WeakMap<object, Map<string, number>>} */
 const users = new WeakMap();
+/** @type {WeakMap<object, Map<string, number>>} */
+const objectUsers = new WeakMap();
 /** @type {WeakMap<object, Set<string>>} */
 const kept = new WeakMap();
+
+/**
+ * Counts one more user of `name` in `byStore`'s counts for `store`. Returns the release function,
+ * which may be called more than once (only the first counts); when the last user has released,
+ * `drop` runs a microtask later unless a new user came meanwhile.
+ * @param {WeakMap<object, Map<string, number>>} byStore
+ * @param {object} store
+ * @param {string} name
+ * @param {() => void} drop
+ * @returns {() => void}
+ */
+function counted(byStore, store, name, drop) {
+  let counts = byStore.get(store);
+  if (!counts) byStore.set(store, (counts = new Map()));
+  counts.set(name, (counts.get(name) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = counts.get(name) - 1;
+    if (left > 0) {
+      counts.set(name, left);
+      return;
+    }
+    counts.delete(name);
+    queueMicrotask(() => {
+      if (!counts.has(name)) drop();
+    });
+  };
+}
 
 /**
  * One more user of `collection`: watches it (`store.watch` is idempotent, so asking again is free).
@@ -21,28 +54,11 @@ const kept = new WeakMap();
  * @returns {() => void}
  */
 export function acquire(store, collection) {
-  let counts = users.get(store);
-  if (!counts) users.set(store, (counts = new Map()));
-  counts.set(collection, (counts.get(collection) ?? 0) + 1);
   store.watch(collection);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const left = counts.get(collection) - 1;
-    if (left > 0) {
-      counts.set(collection, left);
-      return;
-    }
-    counts.delete(collection);
-    queueMicrotask(() => {
-      if (!counts.has(collection) && !kept.get(store)?.has(collection)) store.unwatch(collection);
-    });
-  };
+  return counted(users, store, collection, () => {
+    if (!kept.get(store)?.has(collection)) store.unwatch(collection);
+  });
 }
-
-/** @type {WeakMap<object, Map<string, number>>} */
-const objectUsers = new WeakMap();
 
 /**
  * One more user of one object (`useDocument`): watches it; the last user's release stops
@@ -55,25 +71,8 @@ const objectUsers = new WeakMap();
  * @returns {() => void}
  */
 export function acquireObject(store, collection, key, id) {
-  let counts = objectUsers.get(store);
-  if (!counts) objectUsers.set(store, (counts = new Map()));
-  const name = `${collection}\u0000${key}`;
-  counts.set(name, (counts.get(name) ?? 0) + 1);
   store.watchObject(collection, id);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const left = counts.get(name) - 1;
-    if (left > 0) {
-      counts.set(name, left);
-      return;
-    }
-    counts.delete(name);
-    queueMicrotask(() => {
-      if (!counts.has(name) && typeof store.unwatchObject === 'function') store.unwatchObject(collection, id);
-    });
-  };
+  return counted(objectUsers, store, `${collection}\u0000${key}`, () => store.unwatchObject(collection, id));
 }
 
 /**

@@ -124,6 +124,20 @@ fn add_listener(
     unsubscribe.unchecked_into()
 }
 
+impl Store {
+    /// Runs `f` on the engine at the current time, then sends what it queued and settles what it
+    /// caused (after the borrow is released).
+    fn act<T>(&self, f: impl FnOnce(&mut Engine, u64) -> T) -> T {
+        let result = {
+            let mut s = self.inner.borrow_mut();
+            let now = s.now();
+            f(&mut s.engine, now)
+        };
+        shell::pump(&self.inner);
+        result
+    }
+}
+
 #[wasm_bindgen]
 impl Store {
     /// `connecting`, `unreachable`, `offline`, `no-bridge`, `resyncing` or `online`.
@@ -168,24 +182,14 @@ impl Store {
 
     /// Follows a collection: subscribes to its events and loads it. Idempotent.
     pub fn watch(&self, collection: String) -> Result<(), Error> {
-        {
-            let mut s = self.inner.borrow_mut();
-            let t = s.now();
-            s.engine.watch(t, &collection)?;
-        }
-        shell::pump(&self.inner);
+        self.act(|e, now| e.watch(now, &collection))?;
         Ok(())
     }
 
     /// Stops following a collection: its objects are forgotten, except those with changes of
     /// this store pending, which stay followed one by one. Idempotent.
     pub fn unwatch(&self, collection: String) -> Result<(), Error> {
-        {
-            let mut s = self.inner.borrow_mut();
-            let t = s.now();
-            s.engine.unwatch(t, &collection)?;
-        }
-        shell::pump(&self.inner);
+        self.act(|e, now| e.unwatch(now, &collection))?;
         Ok(())
     }
 
@@ -194,12 +198,7 @@ impl Store {
     #[wasm_bindgen(js_name = unwatchObject)]
     pub fn unwatch_object(&self, collection: String, id: JsValue) -> Result<(), Error> {
         let id = id_of(&id)?;
-        {
-            let mut s = self.inner.borrow_mut();
-            let t = s.now();
-            s.engine.unwatch_object(t, &collection, &id)?;
-        }
-        shell::pump(&self.inner);
+        self.act(|e, now| e.unwatch_object(now, &collection, &id))?;
         Ok(())
     }
 
@@ -222,25 +221,14 @@ impl Store {
     /// merged like anyone else's). Returns how many were cancelled.
     pub fn cancel(&self, collection: String, id: JsValue) -> Result<usize, Error> {
         let id = id_of(&id)?;
-        let n = {
-            let mut s = self.inner.borrow_mut();
-            let t = s.now();
-            s.engine.cancel(t, &collection, &id).len()
-        };
-        shell::pump(&self.inner);
-        Ok(n)
+        Ok(self.act(|e, now| e.cancel(now, &collection, &id).len()))
     }
 
     /// Follows one object: subscribes to its events and loads it. Idempotent.
     #[wasm_bindgen(js_name = watchObject)]
     pub fn watch_object(&self, collection: String, id: JsValue) -> Result<(), Error> {
         let id = id_of(&id)?;
-        {
-            let mut s = self.inner.borrow_mut();
-            let t = s.now();
-            s.engine.watch_object(t, &collection, &id)?;
-        }
-        shell::pump(&self.inner);
+        self.act(|e, now| e.watch_object(now, &collection, &id))?;
         Ok(())
     }
 

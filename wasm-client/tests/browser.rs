@@ -3,7 +3,9 @@
 //! `make test-wasm` starts the bridge with the prefix `wasmtest` before running these.
 #![cfg(target_arch = "wasm32")]
 
-use gloo_timers::future::TimeoutFuture;
+mod common;
+
+use common::{js, prop, unique, until, PREFIX, URL};
 use serde_json::json;
 use vmm_client::{connect_store, Store};
 use wasm_bindgen::prelude::*;
@@ -12,33 +14,10 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const URL: &str = "ws://127.0.0.1:9001";
-const PREFIX: &str = "wasmtest";
-
-fn unique(name: &str) -> String {
-    format!("{name}{:08x}", (js_sys::Math::random() * 4_294_967_295.0) as u32)
-}
-
-fn js(value: serde_json::Value) -> JsValue {
-    use serde::Serialize;
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
-}
-
 fn connect(client: &str, collection: &str) -> Store {
     let options =
         json!({"url": URL, "clientId": client, "prefix": PREFIX, "collections": [collection], "requestTimeout": 20000});
     connect_store(js(options)).unwrap()
-}
-
-/// Waits (polling, at most 15 s) until `check` holds.
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        if check() {
-            return;
-        }
-        TimeoutFuture::new(50).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 async fn online(store: &Store) {
@@ -53,10 +32,6 @@ async fn request(store: &Store, collection: &str, op: serde_json::Value) -> Resu
     JsFuture::from(store.request(collection.into(), js(op), JsValue::UNDEFINED))
         .await
         .map(|v| serde_wasm_bindgen::from_value(v).unwrap())
-}
-
-fn prop(value: &JsValue, name: &str) -> JsValue {
-    js_sys::Reflect::get(value, &name.into()).unwrap()
 }
 
 #[wasm_bindgen_test]

@@ -6,6 +6,9 @@
 //! unwatch.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::{js, prop, unique, until, PREFIX, URL};
 use gloo_timers::future::TimeoutFuture;
 use serde_json::json;
 use std::cell::RefCell;
@@ -17,38 +20,14 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const URL: &str = "ws://127.0.0.1:9001";
 /// The WebSocket listener that refuses a client without a password (services/mosquitto.conf).
 const AUTH_URL: &str = "ws://127.0.0.1:9002";
 /// Nothing listens here.
 const CLOSED_URL: &str = "ws://127.0.0.1:1";
 
-fn unique(name: &str) -> String {
-    format!("{name}{:08x}", (js_sys::Math::random() * 4_294_967_295.0) as u32)
-}
-
-fn js(value: serde_json::Value) -> JsValue {
-    use serde::Serialize;
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
-}
-
 fn store(url: &str, prefix: &str, collection: &str) -> Store {
     let options = json!({"url": url, "clientId": unique("c"), "prefix": prefix, "collections": [collection]});
     connect_store(js(options)).unwrap()
-}
-
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        if check() {
-            return;
-        }
-        TimeoutFuture::new(50).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
-fn prop(value: &JsValue, name: &str) -> JsValue {
-    js_sys::Reflect::get(value, &name.into()).unwrap()
 }
 
 /// Collects what `onError` listeners receive.
@@ -61,7 +40,7 @@ fn errors_of(store: &Store) -> Rc<RefCell<Vec<JsValue>>> {
 }
 
 async fn unreachable(url: &str, reason: &str) {
-    let store = store(url, "wasmtest", "tasks");
+    let store = store(url, PREFIX, "tasks");
     let errors = errors_of(&store);
     until("the store says the broker is unreachable", || store.status() == "unreachable").await;
     assert_eq!(prop(&store.problem(), "reason"), reason);
@@ -116,7 +95,7 @@ async fn without_a_bridge_changes_wait_a_deadline_leaves_them_pending_and_cancel
 #[wasm_bindgen_test]
 async fn a_collection_says_when_it_is_loaded_which_objects_are_pending_and_unwatch_forgets_it() {
     let collection = unique("tasks");
-    let store = store(URL, "wasmtest", &collection);
+    let store = store(URL, PREFIX, &collection);
     until("loaded", || store.is_loaded(collection.clone())).await;
     assert_eq!(store.status(), "online");
     assert!(store.bridges() >= 1);

@@ -4,15 +4,15 @@
 //! JS (`tests/values.js`), since they are about JS values; each fails this test by rejecting.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::{PREFIX, URL};
 use vmm_client::connect_store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const URL: &str = "ws://127.0.0.1:9001";
-const PREFIX: &str = "wasmtest";
 
 #[wasm_bindgen(raw_module = "../tests/values.js")]
 extern "C" {
