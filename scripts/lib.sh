@@ -27,6 +27,18 @@ say() { printf '%s: %s\n' "${SAY_AS:-vmm}" "$*"; }
 # 0 if something listens on 127.0.0.1:$1.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Starts the services (scripts/services.sh); when that fails because another checkout's services
+# already hold the default ports, uses them rather than fail.
+start_services() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/services.sh" start && return 0
+  if [[ -z ${VMM_MQTT_URL:-} && -z ${VMM_MONGODB_URI:-} ]] &&
+     port_open "$VMM_MQTT_PORT" && port_open "$VMM_WS_PORT" && port_open "$VMM_MONGO_PORT"; then
+    say "using the MQTT broker and MongoDB already listening on 127.0.0.1"
+    return 0
+  fi
+  return 1
+}
+
 # 0 if the pid file $1 (its first line) names a live process.
 pid_alive() { [[ -f $1 ]] && kill -0 "$(head -n 1 "$1")" 2>/dev/null; }
 

@@ -21,15 +21,7 @@ source "$root/scripts/lib.sh"
 [[ -f wasm-client/wasm/vmm_client_bg.wasm && -d node_modules/playwright-core ]] ||
   { say "the vmm-client wasm or the npm workspaces are missing: run make test-e2e"; exit 1; }
 
-if ! bash scripts/services.sh start; then
-  # Another checkout's services may already hold the ports: use them rather than fail.
-  if [[ -z ${VMM_MQTT_URL:-} && -z ${VMM_MONGODB_URI:-} ]] &&
-     port_open "$VMM_MQTT_PORT" && port_open "$VMM_WS_PORT" && port_open "$VMM_MONGO_PORT"; then
-    say "using the MQTT broker and MongoDB already listening on 127.0.0.1"
-  else
-    exit 1
-  fi
-fi
+start_services || exit 1
 export VMM_MQTT_URL=$mqtt_url VMM_MONGODB_URI=$mongodb_uri VMM_WS_URL=$ws_url VMM_WS_AUTH_URL=$ws_auth_url
 
 [[ -x /usr/bin/chromium || -n ${CHROMIUM:-} ]] || { say "Chromium is needed: make wasm-tools (or set CHROMIUM)"; exit 1; }

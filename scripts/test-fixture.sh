@@ -28,15 +28,7 @@ tarball=wasm-client/pkg/vmm-client.tgz
   { say "the npm tarball or the npm workspaces are missing: run make test-fixture"; exit 1; }
 [[ -x /usr/bin/chromium || -n ${CHROMIUM:-} ]] || { say "Chromium is needed: make wasm-tools (or set CHROMIUM)"; exit 1; }
 
-if ! bash scripts/services.sh start; then
-  # Another checkout's services may already hold the ports: use them rather than fail.
-  if [[ -z ${VMM_MQTT_URL:-} && -z ${VMM_MONGODB_URI:-} ]] &&
-     port_open "$VMM_MQTT_PORT" && port_open "$VMM_WS_PORT" && port_open "$VMM_MONGO_PORT"; then
-    say "using the MQTT broker and MongoDB already listening on 127.0.0.1"
-  else
-    exit 1
-  fi
-fi
+start_services || exit 1
 cargo build --locked -p vmm-bridge
 
 app=$(mktemp -d "${TMPDIR:-/tmp}/vmm-vite-app.XXXXXX")

@@ -20,6 +20,21 @@ async function confirmedAt(page, key, timeout) {
   return Date.now();
 }
 
+/** The page says the broker is unreachable for `reason`, and the app's error handler got that
+ * `ConnectionError`; returns it. */
+async function unreachableFor(page, reason) {
+  await expectAttr(board.status(page), 'data-status', 'unreachable', { timeout: 15_000, message: 'A: status unreachable' });
+  await expectAttr(board.status(page), 'data-reason', reason, { timeout: 1_000 });
+  const errors = await eventually(async () => {
+    const all = (await board.errors(page)).filter((e) => e.code === 'connection');
+    if (all.length === 0) throw new Error('the error handler got no connection error');
+    return all;
+  }, { timeout: 5_000, message: 'A: the error handler' });
+  assert.equal(errors[0].name, 'ConnectionError');
+  assert.equal(errors[0].reason, reason);
+  return errors[0];
+}
+
 /** Asserts that the page never showed "No tasks yet" (its empty list's states, recorded since it loaded). */
 async function neverEmpty(page, who) {
   const states = await board.emptyStates(page);
@@ -132,16 +147,8 @@ describe('outages', { concurrency: true }, () => {
   test('A broker that refuses the client (not authorized): the error handler gets reason "auth" and the page says so', { timeout: 60_000 }, async (t) => {
     await h.scenario(t, 'broker refuses', async (s) => {
       const a = await s.open('A', { online: false, ws: wsAuthUrl() });
-      await expectAttr(board.status(a), 'data-status', 'unreachable', { timeout: 15_000, message: 'A: status unreachable' });
-      await expectAttr(board.status(a), 'data-reason', 'auth', { timeout: 1_000 });
-      const errors = await eventually(async () => {
-        const all = (await board.errors(a)).filter((e) => e.code === 'connection');
-        if (all.length === 0) throw new Error('the error handler got no connection error');
-        return all;
-      }, { timeout: 5_000, message: 'A: the error handler' });
-      assert.equal(errors[0].name, 'ConnectionError');
-      assert.equal(errors[0].reason, 'auth');
-      assert.equal(errors[0].info, 'vmm connection');
+      const error = await unreachableFor(a, 'auth');
+      assert.equal(error.info, 'vmm connection');
       assert.equal(await board.statusText(a), "Cannot reach the broker: it did not accept this client's credentials. Retrying; changes are kept.");
       await expectAttr(a.getByTestId('empty'), 'data-state', 'waiting', { timeout: 1_000 });
       await s.screenshot('-refused', ['A']);
@@ -159,15 +166,7 @@ describe('outages', { concurrency: true }, () => {
     await h.scenario(t, 'no broker', async (s) => {
       const port = await freePort();
       const a = await s.open('A', { online: false, ws: `ws://127.0.0.1:${port}` });
-      await expectAttr(board.status(a), 'data-status', 'unreachable', { timeout: 15_000, message: 'A: status unreachable' });
-      await expectAttr(board.status(a), 'data-reason', 'network', { timeout: 1_000 });
-      const errors = await eventually(async () => {
-        const all = (await board.errors(a)).filter((e) => e.code === 'connection');
-        if (all.length === 0) throw new Error('the error handler got no connection error');
-        return all;
-      }, { timeout: 5_000, message: 'A: the error handler' });
-      assert.equal(errors[0].name, 'ConnectionError');
-      assert.equal(errors[0].reason, 'network');
+      await unreachableFor(a, 'network');
       assert.equal(await board.statusText(a),
         `Cannot reach the broker: no connection to ws://127.0.0.1:${port} (is it running?). Retrying; changes are kept.`);
       await expectAttr(a.getByTestId('empty'), 'data-state', 'waiting', { timeout: 1_000 });
