@@ -78,8 +78,21 @@ pub struct Store {
     inner: Shared,
 }
 
+/// 64 random bits as 16 hex digits: request and load ids must stay unique across every session of
+/// one identity (PROTOCOL.md §4), and several tabs of one user share it. From `crypto` where the
+/// page has it (`Math.random` is not meant to be unpredictable, and a guessable next `rid` helps
+/// whoever wants to pre-empt it).
 fn random_prefix() -> String {
-    (0..3).map(|_| format!("{:04x}", (js_sys::Math::random() * 65536.0) as u32)).collect()
+    let mut bytes = [0u8; 8];
+    let from_crypto = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !from_crypto {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Connects a store (the JS wrapper `connect()` awaits the wasm first and calls this).
