@@ -23,6 +23,12 @@ source "$root/scripts/lib.sh"
 
 start_services || exit 1
 export VMM_MQTT_URL=$mqtt_url VMM_MONGODB_URI=$mongodb_uri VMM_WS_URL=$ws_url VMM_WS_AUTH_URL=$ws_auth_url
+# The secure profile (security.test.mjs): its listeners, its files, and the server certificate's
+# public key hash, which the TLS scenario's Chromium is told to trust (and no other).
+export VMM_SECURE_DIR=$secure_dir VMM_SECURE_WS_URL=$secure_ws_url VMM_WSS_URL=$wss_url VMM_MQTTS_URL=$mqtts_url
+VMM_SECURE_SPKI=$(openssl x509 -in "$secure_dir/server.crt" -pubkey -noout |
+  openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+export VMM_SECURE_SPKI
 
 [[ -x /usr/bin/chromium || -n ${CHROMIUM:-} ]] || { say "Chromium is needed: make wasm-tools (or set CHROMIUM)"; exit 1; }
 

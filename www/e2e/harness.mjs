@@ -34,6 +34,24 @@ export const wsUrl = fromScript('VMM_WS_URL');
 /** A listener of the broker that refuses a client without credentials (CONNACK "not authorized"). */
 export const wsAuthUrl = () => fromScript('VMM_WS_AUTH_URL');
 
+/**
+ * The secure profile (scripts/services.sh, docs/SECURITY.md): the broker's WebSockets listener
+ * with passwords and the ACL, its TLS twin, and the bridge's way in (MQTT over TLS as the user
+ * vmm-bridge, with the demo's permissions).
+ */
+export const secure = {
+  wsUrl: () => fromScript('VMM_SECURE_WS_URL'),
+  wssUrl: () => fromScript('VMM_WSS_URL'),
+  /** The base64 SHA-256 of the server certificate's public key: what Chromium is told to trust. */
+  spki: () => fromScript('VMM_SECURE_SPKI'),
+  bridgeArgs: () => {
+    const dir = fromScript('VMM_SECURE_DIR');
+    return ['--mqtt-url', fromScript('VMM_MQTTS_URL'), '--mqtt-ca-file', path.join(dir, 'ca.crt'),
+      '--mqtt-username', 'vmm-bridge', '--mqtt-password-file', path.join(dir, 'vmm-bridge.password'),
+      '--permissions', path.join(root, 'docs/examples/permissions.toml')];
+  },
+};
+
 /** One run's unique base name: letters and digits only (a topic prefix and a database name). */
 export const runId = `e2e${process.pid}${Date.now() % 1e6}`;
 
@@ -197,9 +215,11 @@ export async function waitServing(port, { timeout = 30_000, isAlive = () => true
 
 /** A bridge on one prefix and database, which can be killed and started again. */
 export class Bridge {
-  constructor(prefix, database) {
+  /** `args`: more arguments (later ones win: `--mqtt-url` of the secure profile). */
+  constructor(prefix, database, args = []) {
     this.prefix = prefix;
     this.database = database;
+    this.args = args;
     this.proc = null;
     this.log = [];
     /** When the last start spawned the process, and when it served (Date.now()). */
@@ -217,7 +237,7 @@ export class Bridge {
     const httpPort = await freePort();
     const args = ['--prefix', p, '--database', this.database, '--bridge-id', `${p}-b`,
       '--share-group', `${p}-g`, '--http-addr', `127.0.0.1:${httpPort}`, '--log', 'warn',
-      '--mqtt-url', mqttUrl, '--mongodb-uri', mongoUri];
+      '--mqtt-url', mqttUrl, '--mongodb-uri', mongoUri, ...this.args];
     this.startedAt = Date.now();
     this.servingAt = null;
     const proc = spawn(bridgeBin, args, { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -261,12 +281,13 @@ export class Bridge {
 // ---------------------------------------------------------------------------------------------
 // The browser and the scenario context.
 
-export async function launchBrowser() {
+/** `args`: more Chromium flags (the secure profile's certificate to trust). */
+export async function launchBrowser(args = []) {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
+      '--disable-sync', '--no-first-run', ...args],
   });
 }
 
@@ -293,19 +314,19 @@ const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g
  * browser contexts (one per client), and its screenshots.
  */
 export class Scenario {
-  constructor({ browser, baseUrl, name, index }) {
+  constructor({ browser, baseUrl, name, index, bridgeArgs = [] }) {
     this.browser = browser;
     this.baseUrl = baseUrl;
     this.name = name;
     this.slug = `${index}-${slug(name)}`;
     this.prefix = `${runId}s${index}`;
     this.database = this.prefix;
-    this.bridge = new Bridge(this.prefix, this.database);
+    this.bridge = new Bridge(this.prefix, this.database, bridgeArgs);
     this.clients = []; // { name, id, context, page, console }
   }
 
-  appUrl(clientId, ws = wsUrl) {
-    const q = new URLSearchParams({ client: clientId, board: 'tasks', prefix: this.prefix, ws });
+  appUrl(clientId, ws = wsUrl, login = false) {
+    const q = new URLSearchParams({ client: clientId, board: 'tasks', prefix: this.prefix, ws, login: login ? '1' : '0' });
     return `${this.baseUrl}/?${q.toString().replace(/%3A/g, ':').replace(/%2F/g, '/')}`;
   }
 
@@ -315,7 +336,7 @@ export class Scenario {
    * `ws`: another broker URL. Every page records the states its empty list went through in
    * `window.__emptyStates` (see `board.emptyStates`), from its first render on.
    */
-  async open(name, { timeout = 30_000, online = true, ws = wsUrl } = {}) {
+  async open(name, { timeout = 30_000, online = true, ws = wsUrl, login = null } = {}) {
     const id = `${this.prefix}-${name}-${this.clients.length}`;
     const context = await this.browser.newContext({ viewport: { width: 1000, height: 800 } });
     const page = await context.newPage();
@@ -326,7 +347,13 @@ export class Scenario {
     });
     page.on('pageerror', (e) => client.console.push(`[${name} pageerror] ${e.message}`));
     await context.addInitScript(recordEmptyStates);
-    await page.goto(this.appUrl(id, ws), { timeout });
+    await page.goto(this.appUrl(id, ws, !!login), { timeout });
+    if (login) {
+      // The login form, then the board again as that user (the page reloads).
+      await page.getByTestId('login-user').fill(login.user, { timeout });
+      await page.getByTestId('login-password').fill(login.password);
+      await page.getByTestId('login-submit').click();
+    }
     if (!online) {
       await page.getByTestId('status').waitFor({ state: 'attached', timeout });
       return page;
@@ -374,8 +401,8 @@ export async function setup() {
     server,
     browser,
     /** `bridge: false`: the scenario's bridge is not started (the test starts it, or never does). */
-    async scenario(t, name, fn, { bridge = true } = {}) {
-      const s = new Scenario({ browser, baseUrl: server.url, name, index: ++count });
+    async scenario(t, name, fn, { bridge = true, bridgeArgs = [], browser: own = browser } = {}) {
+      const s = new Scenario({ browser: own, baseUrl: server.url, name, index: ++count, bridgeArgs });
       try {
         if (bridge) await s.bridge.start();
         await fn(s);

@@ -69,7 +69,12 @@ export function whyText(code, op, message) {
     case 'cancelled':
       return 'it was cancelled';
     case 'forbidden':
-      return 'you may not change this board';
+      // The demo's permissions (docs/examples/permissions.toml): anyone logged in adds tasks, and
+      // only a task's creator changes or deletes it.
+      if (op.op === 'insert') return 'you may not add tasks to this board';
+      return 'only the user who created the task may change it';
+    case 'invalid_document':
+      return `the server does not accept the task as it is (${message})`;
     default:
       return `the server refused it (${message})`;
   }
