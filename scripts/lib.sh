@@ -7,6 +7,12 @@
 : "${VMM_WS_PORT:=9001}"           # Mosquitto, MQTT over WebSockets: what browsers connect to
 : "${VMM_WS_AUTH_PORT:=9002}"      # Mosquitto, MQTT over WebSockets with a password: refuses anonymous clients (e2e)
 : "${VMM_MONGO_PORT:=27017}"       # FerretDB on SQLite (services.sh)
+: "${VMM_SECURE_MQTT_PORT:=1884}"  # Mosquitto, the secure profile: MQTT over TCP, password, ACL, client-id plugin
+: "${VMM_MQTTS_PORT:=8883}"        # the secure profile: MQTT over TLS (server certificate of .run/secure/ca.crt), password
+: "${VMM_MQTTS_CERT_PORT:=8884}"   # the secure profile: MQTT over TLS, a client certificate of that CA instead of a password
+: "${VMM_SECURE_WS_PORT:=9003}"    # the secure profile: MQTT over WebSockets, password
+: "${VMM_WSS_PORT:=9443}"          # the secure profile: MQTT over secure WebSockets (TLS), password
+: "${VMM_MONGO_TLS_PORT:=27019}"   # FerretDB on SQLite, TLS listener of the same process (services.sh)
 : "${VMM_DEMO_PORT:=5173}"         # the demo app (demo.sh)
 : "${VMM_DEMO_HTTP_PORT:=9464}"    # the demo bridge's /healthz and /metrics (demo.sh)
 : "${VMM_PG_PORT:=5433}"           # PostgreSQL (postgres.sh)

@@ -2,9 +2,13 @@
 # Installs (if missing), starts, checks and stops the services vmm needs for development, tests
 # and the demo, on 127.0.0.1 only:
 #   - Mosquitto from Debian's packages, with a TCP and a WebSockets listener (anonymous), and a
-#     WebSockets listener that requires a password (the e2e tests of a refusing broker);
+#     WebSockets listener that requires a password (the e2e tests of a refusing broker); and the
+#     secure profile (scripts/secure.sh): listeners with passwords or client certificates, TLS,
+#     the ACL of docs/PROTOCOL.md §2.3 and the client-id plugin services/vmm_clientid.c, its
+#     files (CA, certificates, passwords) generated in .run/secure/;
 #   - FerretDB 1.24.2 (SQLite handler, telemetry disabled), built from the Go module proxy into
-#     .tools/, with one patch that lets it use its own `_id` index (see install_ferretdb).
+#     .tools/, with one patch that lets it use its own `_id` index (see install_ferretdb), and a
+#     TLS listener (the secure profile's server certificate) besides the plain one.
 # `VMM_MQTT_URL` / `VMM_MONGODB_URI` point at external services instead: then nothing is started
 # for them. Every start is idempotent (a running service is found by its pid file and port), and
 # `stop` stops only what `start` started, by pid.
@@ -24,6 +28,9 @@ SAY_AS=services
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
 MQTT_PORT=$VMM_MQTT_PORT WS_PORT=$VMM_WS_PORT WS_AUTH_PORT=$VMM_WS_AUTH_PORT MONGO_PORT=$VMM_MONGO_PORT
+MONGO_TLS_PORT=$VMM_MONGO_TLS_PORT
+# shellcheck source=scripts/secure.sh
+source "$root/scripts/secure.sh"
 
 
 alive() { pid_alive "$run/$1.pid"; } # name -> 0 if its pid file names a live process
@@ -90,6 +97,7 @@ mosquitto_conf() {
   printf '\nlistener %s 127.0.0.1\nprotocol websockets\nallow_anonymous true\n' "$WS_PORT"
   printf '\nlistener %s 127.0.0.1\nprotocol websockets\nallow_anonymous false\npassword_file %s\n' \
     "$WS_AUTH_PORT" "$run/mosquitto.passwd"
+  secure_listeners_conf
 }
 
 start_mosquitto() {
@@ -104,8 +112,9 @@ start_mosquitto() {
     say "mosquitto runs with an older configuration: restarting it (its clients reconnect)"
     stop_one mosquitto
   fi
-  for p in "$MQTT_PORT" "$WS_PORT" "$WS_AUTH_PORT"; do
-    if port_open "$p"; then say "port $p is taken by another process; set VMM_MQTT_URL or VMM_MQTT_PORT/VMM_WS_PORT/VMM_WS_AUTH_PORT"; return 1; fi
+  local p
+  for p in "$MQTT_PORT" "$WS_PORT" "$WS_AUTH_PORT" $(secure_ports); do
+    if port_open "$p"; then say "port $p is taken by another process; set VMM_MQTT_URL or the VMM_*_PORT of scripts/lib.sh"; return 1; fi
   done
   install_mosquitto
   # The one user of the password listener (loopback only): vmm / vmm.
@@ -113,33 +122,65 @@ start_mosquitto() {
   mosquitto_passwd -c -b "$run/mosquitto.passwd" vmm vmm
   chmod 600 "$run/mosquitto.passwd"
   mosquitto_conf > "$run/mosquitto.conf"
-  nohup mosquitto -c "$run/mosquitto.conf" > "$run/mosquitto.log" 2>&1 &
+  # Each connection is a descriptor, and Mosquitto 2.0.11 closes a socket that never sends
+  # CONNECT only after 90 s (its default keep alive of 60 s times 1.5, src/keepalive.c): raise
+  # the soft limit to the hard one, so that thousands of silent sockets meet max_connections
+  # (4096 per secure listener) before they meet the descriptor limit.
+  (ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+   exec nohup mosquitto -c "$run/mosquitto.conf" > "$run/mosquitto.log" 2>&1) &
   echo $! > "$run/mosquitto.pid"
-  wait_port "$MQTT_PORT" mosquitto "$run/mosquitto.log"
-  wait_port "$WS_PORT" mosquitto "$run/mosquitto.log"
-  wait_port "$WS_AUTH_PORT" mosquitto "$run/mosquitto.log"
+  for p in "$MQTT_PORT" "$WS_PORT" "$WS_AUTH_PORT" $(secure_ports); do
+    wait_port "$p" mosquitto "$run/mosquitto.log"
+  done
   say "mosquitto on 127.0.0.1:$MQTT_PORT (TCP), :$WS_PORT (WebSockets) and :$WS_AUTH_PORT (WebSockets, password), pid $(cat "$run/mosquitto.pid")"
+  say "the secure profile: :$VMM_SECURE_MQTT_PORT (TCP), :$VMM_MQTTS_PORT (TLS), :$VMM_MQTTS_CERT_PORT (TLS, client certificate), :$VMM_SECURE_WS_PORT (WebSockets), :$VMM_WSS_PORT (WebSockets over TLS); files in $secure"
+}
+
+# FerretDB's arguments, one a line: a running FerretDB started with others (e.g. without the TLS
+# listener) is restarted.
+ferretdb_args() {
+  printf '%s\n' --handler=sqlite --sqlite-url="file:$data/ferretdb/" \
+    --listen-addr="127.0.0.1:$MONGO_PORT" --listen-tls="127.0.0.1:$MONGO_TLS_PORT" \
+    --listen-tls-cert-file="$secure/server.crt" --listen-tls-key-file="$secure/server.key" \
+    --state-dir="$data/ferretdb-state" --telemetry=disable --debug-addr=- --log-level=warn
 }
 
 start_ferretdb() {
   if [[ -n ${VMM_MONGODB_URI:-} ]]; then say "MongoDB: using the given VMM_MONGODB_URI"; return 0; fi
-  if alive ferretdb; then say "ferretdb already running (pid $(cat "$run/ferretdb.pid"))"; return 0; fi
-  if port_open "$MONGO_PORT"; then say "port $MONGO_PORT is taken by another process; set VMM_MONGODB_URI or VMM_MONGO_PORT"; return 1; fi
+  if alive ferretdb; then
+    if [[ $(ferretdb_args) == $(cat "$run/ferretdb.args" 2>/dev/null) ]]; then
+      say "ferretdb already running (pid $(cat "$run/ferretdb.pid"))"
+      return 0
+    fi
+    say "ferretdb runs with older arguments: restarting it"
+    stop_one ferretdb
+  fi
+  local p
+  for p in "$MONGO_PORT" "$MONGO_TLS_PORT"; do
+    if port_open "$p"; then say "port $p is taken by another process; set VMM_MONGODB_URI or VMM_MONGO_PORT/VMM_MONGO_TLS_PORT"; return 1; fi
+  done
   install_ferretdb
   mkdir -p "$data/ferretdb" "$data/ferretdb-state"
-  nohup "$tools/bin/ferretdb" --handler=sqlite --sqlite-url="file:$data/ferretdb/" \
-    --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$data/ferretdb-state" \
-    --telemetry=disable --debug-addr=- --log-level=warn > "$run/ferretdb.log" 2>&1 &
+  ferretdb_args > "$run/ferretdb.args"
+  local args; mapfile -t args < "$run/ferretdb.args"
+  nohup "$tools/bin/ferretdb" "${args[@]}" > "$run/ferretdb.log" 2>&1 &
   echo $! > "$run/ferretdb.pid"
   wait_port "$MONGO_PORT" ferretdb "$run/ferretdb.log"
-  say "ferretdb on 127.0.0.1:$MONGO_PORT (SQLite in .data/ferretdb), pid $(cat "$run/ferretdb.pid")"
+  wait_port "$MONGO_TLS_PORT" ferretdb "$run/ferretdb.log"
+  say "ferretdb on 127.0.0.1:$MONGO_PORT and :$MONGO_TLS_PORT (TLS) (SQLite in .data/ferretdb), pid $(cat "$run/ferretdb.pid")"
 }
 
 stop_one() { stop_pid_file "$1" "$run/$1.pid"; }
 
 case ${1:-start} in
-  install) install_mosquitto; install_ferretdb ;;
-  start) start_mosquitto; start_ferretdb ;;
+  install) install_mosquitto; build_clientid_plugin; install_ferretdb ;;
+  start)
+    if [[ -z ${VMM_MQTT_URL:-} || -z ${VMM_MONGODB_URI:-} ]]; then
+      install_mosquitto  # mosquitto_passwd
+      make_secure_files
+      build_clientid_plugin
+    fi
+    start_mosquitto; start_ferretdb ;;
   stop) stop_one mosquitto; stop_one ferretdb ;;
   status)
     for s in mosquitto ferretdb; do
