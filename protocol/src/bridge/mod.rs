@@ -28,6 +28,7 @@
 //! | `storage` | the [`Storage`] interface: point operations only |
 //! | `state` | an object's current state: the cache, reading, rolling forward from the log |
 //! | `request` | the request lifecycle: validate, authorise, decide, record, write |
+//! | `rules` | permissions: grants per collection and operation, the owner field, schemas |
 //! | `read` | answers to failures (replays) and loads (snapshot pages) |
 //! | `cache` | the bounded cache of object states |
 //! | `memory` | [`MemoryStorage`], for tests and simulations |
@@ -36,6 +37,7 @@ mod cache;
 mod memory;
 mod read;
 mod request;
+mod rules;
 mod state;
 mod storage;
 #[cfg(test)]
@@ -44,6 +46,7 @@ mod tests;
 pub use memory::MemoryStorage;
 pub use read::MAX_REPLAY_EVENTS;
 pub use request::MAX_MERGE_SPAN;
+pub use rules::{CollectionRules, Grant, Rules, RulesError, Schema, Unlisted};
 pub use storage::{LoggedEvent, Recorded, Storage, StorageError, StorageResult};
 
 use crate::limits::Limits;
@@ -91,6 +94,8 @@ pub struct BridgeConfig {
     pub cache_entries: usize,
     /// How long a cached state is used, in ms. Must stay far below the event retention.
     pub cache_ttl_ms: u64,
+    /// Who may do what (§6.3); the default allows everything.
+    pub rules: Rules,
 }
 
 impl Default for BridgeConfig {
@@ -102,6 +107,7 @@ impl Default for BridgeConfig {
             page_size: DEFAULT_PAGE_SIZE,
             cache_entries: 10_000,
             cache_ttl_ms: 20_000,
+            rules: Rules::default(),
         }
     }
 }
@@ -149,7 +155,7 @@ pub struct Handled {
     /// What the shell must do, in order.
     pub effects: Vec<Effect>,
     /// For metrics and logs: `applied`, `duplicate`, a reject code, `replay`, `snapshot`,
-    /// `load`, or `ignored`.
+    /// `load`, `forbidden` (a load or failure the rules refuse), or `ignored`.
     pub outcome: &'static str,
     /// A storage error met on the way (the message was answered `internal`, or not at all).
     pub error: Option<StorageError>,

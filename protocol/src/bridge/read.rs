@@ -20,6 +20,9 @@ impl<S: Storage> Bridge<S> {
             Ok(Message::Failure(f)) if f.collection == collection && self.config.served.allows(collection) => f,
             _ => return Handled::new("ignored"),
         };
+        if !self.config.rules.may_read(client, collection) {
+            return Handled::new("forbidden");
+        }
         let mut handled = Handled::new("replay");
         match self.replay(now, &failure, &mut handled.effects).await {
             Ok((answer, snapshot)) => {
@@ -60,6 +63,9 @@ impl<S: Storage> Bridge<S> {
             Ok(Message::Load(l)) if l.collection == collection && self.config.served.allows(collection) => l,
             _ => return Handled::new("ignored"),
         };
+        if !self.config.rules.may_read(client, collection) {
+            return Handled::new("forbidden");
+        }
         let mut handled = Handled::new("load");
         match self.page(now, &load, &mut handled.effects).await {
             Ok(Some(page)) => handled.effects.push(self.reply(client, Message::Snapshot(page).to_bytes())),

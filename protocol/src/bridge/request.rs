@@ -38,6 +38,9 @@ impl<S: Storage> Bridge<S> {
             let v = Violation::new(Code::Forbidden, format!("collection {collection:?} is not served by this bridge"));
             return self.refuse(client, violation(v));
         }
+        if let Err(v) = self.config.rules.admits(client, &request) {
+            return self.refuse(client, violation(v));
+        }
         let mut handled = Handled::new("applied");
         match self.apply(now, client, &request, &mut handled.effects).await {
             Ok(outcome) => handled.outcome = outcome,
@@ -94,6 +97,8 @@ impl<S: Storage> Bridge<S> {
         for _ in 0..MAX_RACES {
             let history = self.merge_history(request, state.version).await?;
             let decision = decide::decide(client, request, None, &state, &history, Some(now), &self.config.limits);
+            // The owner rule and the schema, on the state decided on: before anything is written.
+            let decision = self.config.rules.judge(client, request, &state, decision, &self.config.limits);
             let (event, doc) = match decision {
                 Decision::Apply { event, doc } => (event, doc),
                 Decision::Reject(_) if !fresh => {
