@@ -212,16 +212,22 @@ pub fn check_token(what: &str, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a collection name (§3.4).
+/// Checks a collection name (§3.4): dot-separated parts of `[A-Za-z0-9_-]`, 1 to 120 bytes, not
+/// `system.*` (the database's) nor `vmm_*` (the bridge's bookkeeping). No empty part: drivers and
+/// shells cannot address `a..b` or `x.` the usual way (`db.x.`), and MongoDB refuses some of
+/// them outright.
 pub fn check_collection(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 120
-        && !name.starts_with('.')
+        && name.split('.').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        })
         && !name.starts_with("system.")
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        && !name.starts_with("vmm_");
     if !ok {
         return Err(Violation::malformed(format!(
-            "collection name {name:?} must match ^[A-Za-z0-9_-][A-Za-z0-9_.-]{{0,119}}$ and not start with system."
+            "collection name {name:?} must be 1 to 120 characters of [A-Za-z0-9_-] parts joined by single dots, \
+             and not start with system. or vmm_"
         ))
         .at("collection"));
     }
@@ -283,6 +289,10 @@ mod tests {
             "vmm/v1/evt/c/x:1",
             "vmm/v1/reply/a b",
             "vmm/v1/req/a/system.users",
+            "vmm/v1/req/a/vmm_events",
+            "vmm/v1/req/a/a..b",
+            "vmm/v1/req/a/x.",
+            "vmm/v1/evt/.x/s:1",
         ] {
             assert!(t.parse(topic).is_err(), "{topic} was accepted");
         }

@@ -407,6 +407,17 @@ fn a_system_collection_is_refused() {
 }
 
 #[test]
+fn a_collection_name_with_an_empty_part_or_a_reserved_prefix_is_refused() {
+    for bad in ["a..b", "x.", "vmm_events", "a$b", "a\u{0}b"] {
+        assert_invalid(&with(update_request(), json!({ "collection": bad })));
+    }
+    assert_invalid(&with(update_request(), json!({ "collection": "a".repeat(121) })));
+    for good in ["notes.archive", "a.b.c", "-_x", "vmm", "my_vmm_x", &"a".repeat(120)] {
+        assert_valid(&with(update_request(), json!({ "collection": good })));
+    }
+}
+
+#[test]
 fn a_document_with_a_dollar_key_a_dotted_key_or_a_vmm_key_is_refused() {
     for doc in [
         json!({"$where": "1"}),

@@ -99,8 +99,14 @@ fn validate_vectors() {
             limits.max_payload = max.as_u64().unwrap() as usize;
         }
         let payload = payload_of(&case);
-        let is_request = case.get("raw").is_some()
-            || case.get("payload").or_else(|| case.get("invalid")).is_some_and(|p| p["type"] == "request");
+        // Raw text is judged as a request unless it reads as another type of message.
+        let raw_kind =
+            case.get("raw").map(|_| serde_json::from_slice::<Value>(&payload).ok().map(|v| v["type"].clone()));
+        let is_request = match raw_kind {
+            Some(Some(Value::String(kind))) => kind == "request",
+            Some(_) => true,
+            None => case.get("payload").or_else(|| case.get("invalid")).is_some_and(|p| p["type"] == "request"),
+        };
         let verdict = &case["verdict"];
         if is_request {
             match (Request::parse(&payload, &limits), verdict) {

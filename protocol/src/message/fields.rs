@@ -116,18 +116,33 @@ pub(crate) fn object(payload: &[u8], limits: &Limits) -> Result<Document> {
     Ok(map)
 }
 
-/// Reads a payload into a JSON object, checking its size first.
+/// Reads a payload into a JSON object, checking its size first. A key repeated in any object of
+/// the payload makes it `malformed` (§4).
 pub(crate) fn json_object(payload: &[u8], limits: &Limits) -> Result<Document> {
+    let (map, duplicate) = json_object_and_duplicate(payload, limits)?;
+    match duplicate {
+        Some(v) => Err(v),
+        None => Ok(map),
+    }
+}
+
+/// Like [`json_object`], but a repeated key is returned beside the object (which keeps each
+/// key's first value) instead of in its place, so that a request's reject can still carry the
+/// `rid` when that is not the repeated key.
+pub(crate) fn json_object_and_duplicate(payload: &[u8], limits: &Limits) -> Result<(Document, Option<Violation>)> {
     if payload.len() > limits.max_payload {
         return Err(Violation::new(
             crate::Code::TooLarge,
             format!("payload of {} bytes exceeds the limit of {} bytes", payload.len(), limits.max_payload),
         ));
     }
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| Violation::malformed(format!("payload is not JSON: {e}")))?;
-    match value {
-        Value::Object(map) => Ok(map),
+    let read = super::strict::read(payload).map_err(|e| Violation::malformed(format!("payload is not JSON: {e}")))?;
+    let duplicate = read.duplicate.map(|path| {
+        let key = path.rsplit('.').next().unwrap_or_default();
+        Violation::malformed(format!("key {key:?} appears more than once in one object")).at(path)
+    });
+    match read.value {
+        Value::Object(map) => Ok((map, duplicate)),
         _ => Err(Violation::malformed("payload is not a JSON object")),
     }
 }

@@ -11,6 +11,7 @@ mod fields;
 mod reject;
 mod request;
 mod snapshot;
+mod strict;
 
 pub use change::{document_with_id, stored_document, Change};
 pub use event::Event;

@@ -40,18 +40,24 @@ impl Request {
     /// Parses and validates a request payload. On failure, returns the reject to send, carrying
     /// the `rid`, `collection` and `id` when they could be read.
     pub fn parse(payload: &[u8], limits: &Limits) -> std::result::Result<Request, Box<Reject>> {
-        let map =
-            fields::json_object(payload, limits).map_err(|v| Box::new(Reject::from_violation(None, None, None, v)))?;
-        // Salvage what identifies the request, so that even a broken one gets a useful reject.
+        let (map, duplicate) = fields::json_object_and_duplicate(payload, limits)
+            .map_err(|v| Box::new(Reject::from_violation(None, None, None, v)))?;
+        // Salvage what identifies the request, so that even a broken one gets a useful reject;
+        // but not a field given twice, which has no one reading.
+        let twice = |name: &str| duplicate.as_ref().is_some_and(|v| v.path() == Some(name));
+        let field = |name: &str| map.get(name).filter(|_| !twice(name));
         let rid =
-            map.get("rid").and_then(Value::as_str).filter(|r| topic::check_token("rid", r).is_ok()).map(String::from);
-        let collection = map
-            .get("collection")
+            field("rid").and_then(Value::as_str).filter(|r| topic::check_token("rid", r).is_ok()).map(String::from);
+        let collection = field("collection")
             .and_then(Value::as_str)
             .filter(|c| topic::check_collection(c).is_ok())
             .map(String::from);
-        let id = map.get("id").and_then(|v| Id::from_value(v).ok());
-        fields::check_integer_literals(payload)
+        let id = field("id").and_then(|v| Id::from_value(v).ok());
+        let checked = match duplicate {
+            Some(v) => Err(v),
+            None => fields::check_integer_literals(payload),
+        };
+        checked
             .and_then(|()| Request::from_map(map, limits))
             .map_err(|v| Box::new(Reject::from_violation(rid, collection, id, v)))
     }
