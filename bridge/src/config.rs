@@ -18,6 +18,9 @@ use serde::Deserialize;
 use vmm_protocol::topic::{check_client, check_collection, Topics};
 use vmm_protocol::Limits;
 
+mod bounds;
+pub use bounds::Bounds;
+
 /// The largest payload MQTT can carry (its "remaining length" field tops out at 256 MiB − 1).
 const MQTT_MAX_PACKET: usize = 268_435_455;
 
@@ -35,7 +38,10 @@ environment, which beats the file, which beats the default. Unknown keys in the 
 Environment variables:
   VMM_CONFIG, VMM_MQTT_URL, VMM_MONGODB_URI, VMM_DATABASE, VMM_PREFIX, VMM_COLLECTIONS,
   VMM_BRIDGE_ID, VMM_SHARE_GROUP, VMM_HTTP_ADDR, VMM_LOG_FORMAT, VMM_LOG, VMM_MAX_PAYLOAD,
-  VMM_WORKERS, VMM_RETAIN_EVENTS_DAYS
+  VMM_WORKERS, VMM_RETAIN_EVENTS_DAYS, and those of the limits (VMM_INTAKE_MAX_MESSAGES, …)
+
+The limits (--intake-*, --client-*, --http-*) go in the file's [limits] table, e.g.
+[limits] client_reads_per_second = 50. See docs/BRIDGE.md \"Limits\".
 
 SIGINT or SIGTERM stops the bridge gracefully; a second one exits at once.
 See docs/BRIDGE.md for the operator's guide and docs/PROTOCOL.md for the protocol.";
@@ -122,6 +128,10 @@ pub struct Config {
     /// mqtt_url = "mqtt://broker:1883"). Flags and environment variables override it.
     #[arg(long, env = "VMM_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// The limits on the bridge's resources (in the file: a `[limits]` table).
+    #[command(flatten)]
+    pub bounds: Bounds,
 }
 
 /// The format of the log lines on stderr.
@@ -260,6 +270,7 @@ impl Config {
             workers,
             retain_events_days,
         );
+        self.bounds.merge(matches, file.limits, &path, &mut origins);
         Ok(origins)
     }
 
@@ -326,7 +337,7 @@ impl Config {
         if self.retain_events_days == 0 {
             return fail("retain_events_days", "must be at least 1".to_string());
         }
-        Ok(())
+        self.bounds.check(origins)
     }
 }
 
@@ -378,6 +389,7 @@ struct FileConfig {
     max_payload: Option<usize>,
     workers: Option<usize>,
     retain_events_days: Option<u64>,
+    limits: Option<bounds::FileBounds>,
 }
 
 impl FileConfig {

@@ -19,15 +19,19 @@
 //! | `journal` | heartbeats, and recovering what a stopped bridge left unpublished |
 //! | `retention` | forgetting old events and rejects |
 //! | `mqtt` | the rumqttc connection and publishes whose PUBACK can be awaited |
+//! | `admission` | which incoming message is handled next or dropped: caps, fairness, rates (no IO) |
+//! | `intake` | the bounded queue between the MQTT connection and the workers, over `admission` |
 //! | [`clock`] | the one clock, injected |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
 #![warn(missing_docs)]
 
+mod admission;
 pub mod clock;
 pub mod config;
 mod error;
 mod group;
 pub mod http;
+mod intake;
 mod journal;
 pub mod metrics;
 mod mongo;

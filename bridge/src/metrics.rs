@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::admission::Reason;
+
 /// The request outcomes counted under their own label; any other goes to `other`.
 const OUTCOMES: [&str; 11] = [
     "applied",
@@ -56,6 +58,14 @@ pub struct Metrics {
     batched: AtomicU64,
     /// Database round trips, by operation.
     db_operations: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// Messages dropped by admission, per reason in [`Reason::ALL`] order.
+    dropped: [AtomicU64; Reason::ALL.len()],
+    intake_messages: AtomicU64,
+    intake_bytes: AtomicU64,
+    http_connections: AtomicI64,
+    /// HTTP connections closed by the endpoint's cap: refused at once, and idle ones evicted.
+    http_refused: AtomicU64,
+    http_evicted: AtomicU64,
 }
 
 /// Counts one request as in flight until dropped. See [`Metrics::in_flight`].
@@ -119,6 +129,29 @@ impl Metrics {
     pub fn batch(&self, n: usize) {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.batched.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a message dropped by admission (`docs/BRIDGE.md` "Limits").
+    pub(crate) fn dropped(&self, reason: Reason) {
+        self.dropped[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets the messages and bytes waiting in the intake.
+    pub(crate) fn intake(&self, messages: usize, bytes: usize) {
+        self.intake_messages.store(messages as u64, Ordering::Relaxed);
+        self.intake_bytes.store(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts an HTTP connection open (`+1`) or closed (`-1`).
+    pub(crate) fn http_connection(&self, delta: i64) {
+        self.http_connections.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Counts an HTTP connection closed by the cap: at once (`evicted == false`: all were busy),
+    /// or an idle one to make room for a new one.
+    pub(crate) fn http_capped(&self, evicted: bool) {
+        let counter = if evicted { &self.http_evicted } else { &self.http_refused };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Database round trips so far, all operations together.
@@ -193,7 +226,41 @@ impl Metrics {
             "Events recorded but not yet acknowledged by the broker, as the outbox last saw them.",
         );
         let _ = writeln!(w, "vmm_events_unpublished {}", load(&self.unpublished));
+        self.render_limits(w);
         out
+    }
+
+    /// The metrics of `docs/BRIDGE.md` "Limits".
+    fn render_limits(&self, w: &mut String) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        header(
+            w,
+            "vmm_bridge_dropped_total",
+            "counter",
+            "Incoming messages dropped unhandled, by reason: retained, rate, intake_full, queue_full.",
+        );
+        for reason in Reason::ALL {
+            let _ = writeln!(
+                w,
+                "vmm_bridge_dropped_total{{reason=\"{}\"}} {}",
+                reason.label(),
+                load(&self.dropped[reason.index()])
+            );
+        }
+        header(w, "vmm_bridge_intake_messages", "gauge", "Incoming messages waiting to be handled.");
+        let _ = writeln!(w, "vmm_bridge_intake_messages {}", load(&self.intake_messages));
+        header(w, "vmm_bridge_intake_bytes", "gauge", "Bytes of the incoming messages waiting to be handled.");
+        let _ = writeln!(w, "vmm_bridge_intake_bytes {}", load(&self.intake_bytes));
+        header(w, "vmm_bridge_http_connections", "gauge", "Open connections to the HTTP endpoint.");
+        let _ = writeln!(w, "vmm_bridge_http_connections {}", self.http_connections.load(Ordering::Relaxed));
+        header(
+            w,
+            "vmm_bridge_http_capped_total",
+            "counter",
+            "HTTP connections closed by the connection cap: refused (all busy) or evicted (idle).",
+        );
+        let _ = writeln!(w, "vmm_bridge_http_capped_total{{action=\"refused\"}} {}", load(&self.http_refused));
+        let _ = writeln!(w, "vmm_bridge_http_capped_total{{action=\"evicted\"}} {}", load(&self.http_evicted));
     }
 }
 
@@ -240,6 +307,11 @@ mod tests {
             ("vmm_load_pages_total", "counter"),
             ("vmm_requests_in_flight", "gauge"),
             ("vmm_events_unpublished", "gauge"),
+            ("vmm_bridge_dropped_total", "counter"),
+            ("vmm_bridge_intake_messages", "gauge"),
+            ("vmm_bridge_intake_bytes", "gauge"),
+            ("vmm_bridge_http_connections", "gauge"),
+            ("vmm_bridge_http_capped_total", "counter"),
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "{name}");
             assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{name}");
@@ -291,5 +363,25 @@ mod tests {
         let moved = std::thread::spawn(move || drop(b));
         moved.join().unwrap();
         assert_eq!(value(&m.render(), "vmm_requests_in_flight"), 0.0);
+    }
+
+    #[test]
+    fn render_counts_drops_by_reason_and_the_intake() {
+        let m = Metrics::default();
+        m.dropped(Reason::Retained);
+        m.dropped(Reason::Rate);
+        m.dropped(Reason::Rate);
+        m.intake(3, 300);
+        m.http_connection(1);
+        m.http_capped(true);
+        let text = m.render();
+        assert_eq!(value(&text, "vmm_bridge_dropped_total{reason=\"retained\"}"), 1.0);
+        assert_eq!(value(&text, "vmm_bridge_dropped_total{reason=\"rate\"}"), 2.0);
+        assert_eq!(value(&text, "vmm_bridge_dropped_total{reason=\"intake_full\"}"), 0.0);
+        assert_eq!(value(&text, "vmm_bridge_dropped_total{reason=\"queue_full\"}"), 0.0);
+        assert_eq!(value(&text, "vmm_bridge_intake_messages"), 3.0);
+        assert_eq!(value(&text, "vmm_bridge_intake_bytes"), 300.0);
+        assert_eq!(value(&text, "vmm_bridge_http_connections"), 1.0);
+        assert_eq!(value(&text, "vmm_bridge_http_capped_total{action=\"evicted\"}"), 1.0);
     }
 }

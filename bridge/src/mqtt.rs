@@ -11,12 +11,13 @@
 //! never drifts: the caller (the outbox) publishes again, and events are idempotent.
 
 use crate::error::{Error, Result};
+use crate::intake::Intake;
 use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, Publish, QoS, Request};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// How long a publish may wait for its PUBACK before the caller gives up (and tries again later).
@@ -66,10 +67,11 @@ pub(crate) fn parse_url(url: &str) -> Result<(String, u16)> {
 impl Mqtt {
     /// Connects (in the background: the event loop task retries with back-off) as
     /// `settings.client_id`, subscribing to `settings.filters` on every connection. Incoming
-    /// publishes go to `incoming`; they must be acknowledged with [`Mqtt::ack`].
+    /// publishes are offered to `incoming`, which says which to acknowledge at once; it hands
+    /// out the others later, to be acknowledged with [`Mqtt::ack`].
     pub(crate) fn start(
         settings: Settings,
-        incoming: mpsc::UnboundedSender<Publish>,
+        incoming: Arc<Intake>,
         shutdown: CancellationToken,
     ) -> Result<(Arc<Mqtt>, tokio::task::JoinHandle<()>)> {
         let Settings { url, client_id, clean_session, max_packet, filters, will } = settings;
@@ -149,6 +151,15 @@ impl Mqtt {
         }
     }
 
+    /// Acknowledges an incoming publish from the event loop's task, which must never await the
+    /// request channel it drains: when the channel is full, a task of its own waits.
+    fn ack_now(self: &Arc<Self>, publish: Publish) {
+        if self.client.try_ack(&publish).is_err() {
+            let mqtt = self.clone();
+            tokio::spawn(async move { mqtt.ack(&publish).await });
+        }
+    }
+
     /// Publishes `payload` retained on `topic` now and after every reconnection (after the
     /// subscriptions), until [`Mqtt::disconnect`]. With QoS 0: a publish of our own with a packet
     /// id would take the place of a waiter of [`Mqtt::publish_acked`]; a lost one is published
@@ -184,7 +195,7 @@ async fn drive(
     mut eventloop: EventLoop,
     mqtt: Arc<Mqtt>,
     filters: Vec<String>,
-    incoming: mpsc::UnboundedSender<Publish>,
+    incoming: Arc<Intake>,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -208,7 +219,9 @@ async fn drive(
                 mqtt.subscribed.store(true, Ordering::SeqCst);
             }
             Ok(Event::Incoming(Incoming::Publish(p))) => {
-                let _ = incoming.send(p);
+                if let Some(p) = incoming.offer(p) {
+                    mqtt.ack_now(p);
+                }
             }
             Ok(Event::Incoming(Incoming::PubAck(ack))) => {
                 if let Some(tx) = mqtt.waiters.lock().expect("waiters lock").sent.remove(&ack.pkid) {

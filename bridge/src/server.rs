@@ -6,6 +6,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, HttpState};
+use crate::intake::Intake;
 use crate::journal::Journal;
 use crate::metrics::Metrics;
 use crate::mongo::MongoStorage;
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use vmm_protocol::bridge::{Bridge, BridgeConfig, Effect, Handled, Served};
 use vmm_protocol::topic::{Route, Topics};
@@ -33,8 +34,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
 /// Runs a bridge until `shutdown` is cancelled, serving HTTP on `http` if given (tests bind
 /// `127.0.0.1:0` and pass the listener in), on the system clock.
 ///
-/// On shutdown it stops taking requests (those received but not started are not acknowledged:
-/// their requesters publish them again), finishes the requests in flight, publishes every event
+/// On shutdown it stops taking requests (those received but not started are dropped: their
+/// requesters publish them again), finishes the requests in flight, publishes every event
 /// recorded (for at most 10 s; what is left, the next bridge publishes), and disconnects.
 pub async fn serve(config: Config, http: Option<TcpListener>, shutdown: CancellationToken) -> Result<()> {
     serve_with_clock(config, http, shutdown, Arc::new(SystemClock)).await
@@ -55,7 +56,7 @@ pub async fn serve_with_clock(
     filters.push(topics.bridges_presence());
     let started = clock.now_ms();
     let instance = format!("{}.{}.{}", config.bridge_id, started, std::process::id());
-    let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
+    let intake = Arc::new(Intake::new(config.bounds.admission(), topics.clone(), metrics.clone(), clock.clone()));
     let mqtt_stop = CancellationToken::new();
     let settings = mqtt::Settings {
         url: config.mqtt_url.clone(),
@@ -69,13 +70,13 @@ pub async fn serve_with_clock(
         // the clients it is gone and the other bridges to take over its events (journal.rs).
         will: Some((topics.bridge_presence(&instance), Vec::new(), true)),
     };
-    let (mqtt, mqtt_task) = Mqtt::start(settings, incoming_tx, mqtt_stop.clone())?;
+    let (mqtt, mqtt_task) = Mqtt::start(settings, intake.clone(), mqtt_stop.clone())?;
     let storage_open = Arc::new(AtomicBool::new(false));
     if let Some(listener) = http {
         serve_http(listener, &metrics, &mqtt, &storage_open, &db, &shutdown)?;
     }
     // Health answers (503) while the database is still out of reach; requests wait in the
-    // channel, unacknowledged, until the storage is open.
+    // intake until the storage is open (past its caps, unacknowledged: backpressure).
     let storage = match open_storage(db.clone(), &instance, &metrics, &shutdown).await {
         Ok(storage) => storage,
         Err(e) if shutdown.is_cancelled() => {
@@ -107,7 +108,7 @@ pub async fn serve_with_clock(
     tokio::spawn(expire_cache(shell.clone(), shutdown.clone()));
     tracing::info!(bridge_id = %config.bridge_id, %instance, prefix = %config.prefix, database = %config.database, "bridge started");
 
-    request_loop(&mut incoming, &shell, &journal, config.workers, &shutdown).await;
+    request_loop(&intake, &shell, &journal, config.workers, &shutdown).await;
 
     tracing::info!("shutting down: published what was recorded");
     let left = shell.outbox.flush(Duration::from_secs(10)).await;
@@ -149,10 +150,11 @@ fn serve_http(
     Ok(())
 }
 
-/// Hands each incoming message to a task (at most `workers` at once) until `shutdown`, then
-/// waits for the tasks in flight. A message is acknowledged to the broker once handled.
+/// Hands the incoming messages to tasks (at most `workers` at once), in the order the intake's
+/// admission chooses (clients take turns), until `shutdown`; then waits for the tasks in
+/// flight. A worker is free before a message is chosen, so the choice is made as late as it can.
 async fn request_loop(
-    incoming: &mut mpsc::UnboundedReceiver<rumqttc::Publish>,
+    intake: &Arc<Intake>,
     shell: &Arc<Shell>,
     journal: &Arc<Journal>,
     workers: usize,
@@ -161,25 +163,35 @@ async fn request_loop(
     let topics = &shell.bridge.config().topics;
     let slots = Arc::new(Semaphore::new(workers));
     loop {
-        let publish = tokio::select! {
-            p = incoming.recv() => match p { Some(p) => p, None => break },
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
             () = shutdown.cancelled() => break,
         };
-        if let Some(gone) = topics.presence_instance(&publish.topic) {
-            // Another bridge's announcement (§2.2) is no news for a bridge; an empty payload (or
-            // an older bridge's will: its instance as text) means that bridge is gone.
-            if gone != journal.instance && !vmm_protocol::topic::is_bridge_announcement(&publish.payload) {
-                let journal = journal.clone();
-                tokio::spawn(async move { journal.recover_instance(&gone).await });
+        let taken = tokio::select! {
+            taken = intake.next() => taken,
+            () = shutdown.cancelled() => break,
+        };
+        let publish = &taken.item;
+        if taken.held {
+            // Past the intake's caps: acknowledged only now, which let the broker wait.
+            shell.mqtt.ack(publish).await;
+        }
+        if Intake::is_presence(&taken) {
+            if let Some(gone) = topics.presence_instance(&publish.topic) {
+                // Another bridge's announcement (§2.2) is no news for a bridge; an empty payload
+                // (or an older bridge's will: its instance as text) means that bridge is gone.
+                if gone != journal.instance && !vmm_protocol::topic::is_bridge_announcement(&publish.payload) {
+                    let journal = journal.clone();
+                    tokio::spawn(async move { journal.recover_instance(&gone).await });
+                }
             }
-            shell.mqtt.ack(&publish).await;
+            intake.done(&taken.client, 0);
             continue;
         }
-        let slot = slots.clone().acquire_owned().await.expect("never closed");
-        let shell = shell.clone();
+        let (shell, intake) = (shell.clone(), intake.clone());
         tokio::spawn(async move {
-            shell.handle(&publish.topic, &publish.payload).await;
-            shell.mqtt.ack(&publish).await;
+            let reply_bytes = shell.handle(&taken.item.topic, &taken.item.payload).await;
+            intake.done(&taken.client, reply_bytes);
             drop(slot);
         });
     }
@@ -227,9 +239,9 @@ impl Shell {
         }
     }
 
-    /// Handles one incoming message. Returns once its outcome is recorded (so that the caller
-    /// may acknowledge it to the broker).
-    async fn handle(self: &Arc<Self>, topic: &str, payload: &[u8]) {
+    /// Handles one incoming message. Returns once its outcome is recorded, with the bytes of the
+    /// replies it sent (which admission charges to the client's budget).
+    async fn handle(self: &Arc<Self>, topic: &str, payload: &[u8]) -> usize {
         let collection = match self.bridge.config().topics.parse(topic) {
             Ok(Route::Request { collection, .. }) => Some(collection),
             _ => None,
@@ -246,6 +258,14 @@ impl Shell {
         if request && handled.outcome == "applied" {
             self.failpoint("before-publish");
         }
+        let reply_bytes = handled
+            .effects
+            .iter()
+            .map(|e| match e {
+                Effect::Reply { payload, .. } => payload.len(),
+                _ => 0,
+            })
+            .sum();
         self.apply(handled.effects).await;
         drop(_guard);
         if let Some((key, lock)) = lock {
@@ -255,6 +275,7 @@ impl Shell {
                 locks.remove(&key);
             }
         }
+        reply_bytes
     }
 
     /// The lock of the object a request on `collection` names. Per object, whoever asks:
