@@ -27,6 +27,12 @@ ws_url=${VMM_WS_URL:-ws://127.0.0.1:$VMM_WS_PORT}
 # A broker that refuses a client without credentials (CONNACK "not authorized"): the e2e tests of
 # an unreachable broker. Set VMM_WS_AUTH_URL to such a listener of other infrastructure.
 ws_auth_url=${VMM_WS_AUTH_URL:-ws://127.0.0.1:$VMM_WS_AUTH_PORT}
+# The secure profile (scripts/secure.sh, docs/SECURITY.md): its files, and its listeners as the
+# demo and the e2e tests reach them.
+secure_dir=${VMM_SECURE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.run/secure}
+secure_ws_url=ws://127.0.0.1:$VMM_SECURE_WS_PORT
+wss_url=wss://127.0.0.1:$VMM_WSS_PORT
+mqtts_url=mqtts://127.0.0.1:$VMM_MQTTS_PORT
 
 say() { printf '%s: %s\n' "${SAY_AS:-vmm}" "$*"; }
 
