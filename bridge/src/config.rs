@@ -122,6 +122,12 @@ pub struct Config {
     /// mqtt_url = "mqtt://broker:1883"). Flags and environment variables override it.
     #[arg(long, env = "VMM_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// A TOML file of permissions: which identities may insert, update, replace, delete and
+    /// read in which collection, an owner field per collection, JSON Schemas (docs/BRIDGE.md
+    /// "Permissions"). Without it, every identity may do everything.
+    #[arg(long, env = "VMM_PERMISSIONS", value_name = "FILE")]
+    pub permissions: Option<PathBuf>,
 }
 
 /// The format of the log lines on stderr.
@@ -168,6 +174,9 @@ pub enum ConfigError {
         /// What is wrong with it.
         message: String,
     },
+    /// The permissions file cannot be used.
+    #[error(transparent)]
+    Permissions(#[from] crate::permissions::PermissionsError),
 }
 
 impl Config {
@@ -193,6 +202,8 @@ impl Config {
         config.collections =
             config.collections.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
         config.check(&origins)?;
+        // Read here to fail at start-up; the bridge reads it again when it starts serving.
+        crate::permissions::load(config.permissions.as_deref())?;
         Ok(config)
     }
 
@@ -259,6 +270,7 @@ impl Config {
             max_payload,
             workers,
             retain_events_days,
+            permissions,
         );
         Ok(origins)
     }
@@ -378,6 +390,7 @@ struct FileConfig {
     max_payload: Option<usize>,
     workers: Option<usize>,
     retain_events_days: Option<u64>,
+    permissions: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -427,6 +440,13 @@ impl FileValue<Vec<String>> for Collections {
 impl FileValue<Option<SocketAddr>> for HttpAddr {
     fn into_value(self) -> Result<Option<SocketAddr>, String> {
         parse_http_addr(&self.0)
+    }
+}
+
+/// `permissions` in the file: a path.
+impl FileValue<Option<PathBuf>> for PathBuf {
+    fn into_value(self) -> Result<Option<PathBuf>, String> {
+        Ok(Some(self))
     }
 }
 

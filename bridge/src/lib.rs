@@ -19,6 +19,7 @@
 //! | `journal` | heartbeats, and recovering what a stopped bridge left unpublished |
 //! | `retention` | forgetting old events and rejects |
 //! | `mqtt` | the rumqttc connection and publishes whose PUBACK can be awaited |
+//! | [`permissions`] | the permissions file, read into the core's rules |
 //! | [`clock`] | the one clock, injected |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
 #![warn(missing_docs)]
@@ -34,6 +35,7 @@ mod mongo;
 mod mqtt;
 mod outbox;
 mod paging;
+pub mod permissions;
 mod retention;
 mod server;
 
