@@ -177,3 +177,29 @@ async fn a_document_failing_its_collections_schema_is_invalid_with_its_path() {
     bridge.stop().await;
     world.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_see_the_owner_the_bridge_set_and_roll_back_a_forbidden_change() {
+    let world = World::new("perm_clients").await;
+    let bridge = start(&world).await;
+    let alice = world.watching_client("alice", "tasks").await;
+    let bob = world.watching_client("bob", "tasks").await;
+    let id = vmm_protocol::Id::string("t1").unwrap();
+    let owner = format!("{}-alice", world.prefix);
+
+    alice.request("tasks", json!({"op": "insert", "id": "t1", "doc": {"title": "milk"}})).await.unwrap();
+    for (who, client) in [("alice", &alice), ("bob", &bob)] {
+        let seen =
+            client.wait_for(common::WAIT, |r| r.get("tasks", &id).is_some_and(|d| d["owner"] == owner.as_str())).await;
+        assert!(seen, "{who} sees the owner: {:?}", client.get("tasks", &id));
+    }
+    let e = bob.request("tasks", json!({"op": "update", "id": "t1", "update": {"$set": {"title": "mine"}}})).await;
+    let e = e.expect_err("bob may not change alice's task");
+    assert_eq!(e.code, vmm_protocol::Code::Forbidden, "{}", e.message);
+    assert_eq!(bob.get("tasks", &id).unwrap()["title"], "milk", "rolled back in bob's view");
+    assert_eq!(bob.pending_count(), 0);
+    alice.disconnect().await;
+    bob.disconnect().await;
+    bridge.stop().await;
+    world.drop_database().await;
+}
