@@ -132,6 +132,11 @@ pub struct Config {
     /// The limits on the bridge's resources (in the file: a `[limits]` table).
     #[command(flatten)]
     pub bounds: Bounds,
+    /// A TOML file of permissions: which identities may insert, update, replace, delete and
+    /// read in which collection, an owner field per collection, JSON Schemas (docs/BRIDGE.md
+    /// "Permissions"). Without it, every identity may do everything.
+    #[arg(long, env = "VMM_PERMISSIONS", value_name = "FILE")]
+    pub permissions: Option<PathBuf>,
 }
 
 /// The format of the log lines on stderr.
@@ -178,6 +183,9 @@ pub enum ConfigError {
         /// What is wrong with it.
         message: String,
     },
+    /// The permissions file cannot be used.
+    #[error(transparent)]
+    Permissions(#[from] crate::permissions::PermissionsError),
 }
 
 impl Config {
@@ -203,6 +211,8 @@ impl Config {
         config.collections =
             config.collections.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
         config.check(&origins)?;
+        // Read here to fail at start-up; the bridge reads it again when it starts serving.
+        crate::permissions::load(config.permissions.as_deref())?;
         Ok(config)
     }
 
@@ -269,6 +279,7 @@ impl Config {
             max_payload,
             workers,
             retain_events_days,
+            permissions,
         );
         self.bounds.merge(matches, file.limits, &path, &mut origins);
         Ok(origins)
@@ -390,6 +401,7 @@ struct FileConfig {
     workers: Option<usize>,
     retain_events_days: Option<u64>,
     limits: Option<bounds::FileBounds>,
+    permissions: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -439,6 +451,13 @@ impl FileValue<Vec<String>> for Collections {
 impl FileValue<Option<SocketAddr>> for HttpAddr {
     fn into_value(self) -> Result<Option<SocketAddr>, String> {
         parse_http_addr(&self.0)
+    }
+}
+
+/// `permissions` in the file: a path.
+impl FileValue<Option<PathBuf>> for PathBuf {
+    fn into_value(self) -> Result<Option<PathBuf>, String> {
+        Ok(Some(self))
     }
 }
 

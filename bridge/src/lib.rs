@@ -21,6 +21,7 @@
 //! | `mqtt` | the rumqttc connection and publishes whose PUBACK can be awaited |
 //! | `admission` | which incoming message is handled next or dropped: caps, fairness, rates (no IO) |
 //! | `intake` | the bounded queue between the MQTT connection and the workers, over `admission` |
+//! | [`permissions`] | the permissions file, read into the core's rules |
 //! | [`clock`] | the one clock, injected |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
 #![warn(missing_docs)]
@@ -38,6 +39,7 @@ mod mongo;
 mod mqtt;
 mod outbox;
 mod paging;
+pub mod permissions;
 mod retention;
 mod server;
 

@@ -49,6 +49,7 @@ pub async fn serve_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<()> {
     let topics = Topics::new(&config.prefix).map_err(|e| Error::Config(e.to_string()))?;
+    let core = core_config(&config)?;
     let metrics = Arc::new(Metrics::default());
     let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await?;
     let db = client.database(&config.database);
@@ -88,7 +89,7 @@ pub async fn serve_with_clock(
         Err(e) => return Err(e),
     };
     let outbox_stop = CancellationToken::new();
-    let shell = Arc::new(Shell::new(&config, storage, mqtt.clone(), metrics, clock.clone(), &outbox_stop, &shutdown));
+    let shell = Arc::new(Shell::new(core, storage, mqtt.clone(), metrics, clock.clone(), &outbox_stop, &shutdown));
     let journal = Journal {
         bridges: db.collection("vmm_bridges"),
         shell: shell.clone(),
@@ -199,6 +200,14 @@ async fn request_loop(
     let _ = slots.acquire_many(workers as u32).await;
 }
 
+/// The core's configuration: the topics, limits, served collections and permissions.
+fn core_config(config: &Config) -> Result<BridgeConfig> {
+    let topics = Topics::new(&config.prefix).map_err(|e| Error::Config(e.to_string()))?;
+    let served = if config.collections.is_empty() { Served::All } else { Served::Only(config.collections.clone()) };
+    let rules = crate::permissions::load(config.permissions.as_deref()).map_err(|e| Error::Config(e.to_string()))?;
+    Ok(BridgeConfig { topics, limits: config.limits(), served, rules, ..BridgeConfig::default() })
+}
+
 /// What carries out the core's effects: the core over MongoDB, the outbox, the MQTT connection.
 pub(crate) struct Shell {
     pub(crate) bridge: Arc<Bridge<MongoStorage>>,
@@ -216,7 +225,7 @@ pub(crate) struct Shell {
 
 impl Shell {
     fn new(
-        config: &Config,
+        core: BridgeConfig,
         storage: MongoStorage,
         mqtt: Arc<Mqtt>,
         metrics: Arc<Metrics>,
@@ -224,9 +233,6 @@ impl Shell {
         outbox_stop: &CancellationToken,
         shutdown: &CancellationToken,
     ) -> Shell {
-        let topics = Topics::new(&config.prefix).expect("checked at start");
-        let served = if config.collections.is_empty() { Served::All } else { Served::Only(config.collections.clone()) };
-        let core = BridgeConfig { topics, limits: config.limits(), served, ..BridgeConfig::default() };
         Shell {
             bridge: Arc::new(Bridge::new(storage, core)),
             outbox: Outbox::new(mqtt.clone(), metrics.clone(), clock.clone(), outbox_stop.clone()),
