@@ -33,6 +33,11 @@ impl Limits {
     pub const MAX_LOAD_IDS: usize = 100;
     /// Largest `limit` of one `load`.
     pub const MAX_LOAD_LIMIT: u32 = 1000;
+    /// Longest `message` of a reject the bridge sends, in UTF-8 bytes: a longer one is cut, so
+    /// that a reject never echoes unbounded input (a 250 KB field name).
+    pub const MAX_REJECT_MESSAGE: usize = 1024;
+    /// Longest `path` of a reject the bridge sends, in UTF-8 bytes (cut like the message).
+    pub const MAX_REJECT_PATH: usize = 256;
     /// Largest version (2^53 − 1, exact in JavaScript).
     pub const MAX_VERSION: u64 = (1 << 53) - 1;
 }

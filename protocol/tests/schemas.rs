@@ -493,10 +493,10 @@ fn an_object_state_at_version_zero_with_a_document_is_refused() {
 }
 
 #[test]
-fn a_load_with_both_ids_and_after_is_refused() {
+fn a_load_with_ids_may_carry_a_cursor_but_not_an_empty_list_or_a_limit_too_large() {
     let load = json!({"type": "load", "lid": "l-2", "collection": "tasks", "after": "o:1"});
     assert_valid(&load);
-    assert_invalid(&with(load.clone(), json!({"ids": [7]})));
+    assert_valid(&with(load.clone(), json!({"ids": [7], "after": "i:1"})));
     assert_invalid(&with(load.clone(), json!({"after": null, "ids": []})));
     assert_invalid(&with(load, json!({"limit": 1001})));
 }

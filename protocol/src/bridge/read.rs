@@ -14,6 +14,11 @@ pub const MAX_REPLAY_EVENTS: u64 = 64;
 /// Bytes kept free in a reply for its envelope.
 const ENVELOPE: usize = 4096;
 
+/// The position in an `ids` load that a page's cursor names (`i:3`: the fourth id).
+fn ids_position(cursor: &str) -> Option<usize> {
+    cursor.strip_prefix("i:")?.parse().ok().filter(|&n| n > 0)
+}
+
 impl<S: Storage> Bridge<S> {
     pub(crate) async fn on_failure(&self, now: u64, client: &str, collection: &str, payload: &[u8]) -> Handled {
         let failure = match Message::parse(payload, &self.config.limits) {
@@ -80,13 +85,13 @@ impl<S: Storage> Bridge<S> {
     async fn page(&self, now: u64, load: &Load, effects: &mut Vec<Effect>) -> StorageResult<Option<Snapshot>> {
         let collection = &load.collection;
         let (objects, next) = match &load.scope {
-            LoadScope::Ids(ids) => {
-                let mut states = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let s = self.latest(now, collection, id, effects).await?;
-                    states.push(ObjectState { id: id.clone(), version: s.version, doc: s.doc });
-                }
-                (states, None)
+            LoadScope::Ids { ids, after } => {
+                let start = match after.as_deref().map(ids_position) {
+                    None => 0,
+                    Some(Some(n)) if n < ids.len() => n,
+                    Some(_) => return Ok(None),
+                };
+                self.ids_page(now, collection, &ids[start..], start, effects).await?
             }
             LoadScope::Collection { after } => {
                 let after = match after.as_deref().map(Id::from_key) {
@@ -100,6 +105,37 @@ impl<S: Storage> Bridge<S> {
             }
         };
         Ok(Some(Snapshot { lid: load.lid.clone(), collection: collection.clone(), objects, next }))
+    }
+
+    /// The states of `ids` (which start at position `start` of the load's ids) that fit one
+    /// payload, at least one: read one by one, so that the work is bounded by the page, not by
+    /// the load (100 ids of a 200 KB object are 100 pages, not one 20 MB answer). The cursor is
+    /// the position of the first id left out.
+    async fn ids_page(
+        &self,
+        now: u64,
+        collection: &str,
+        ids: &[Id],
+        start: usize,
+        effects: &mut Vec<Effect>,
+    ) -> StorageResult<(Vec<ObjectState>, Option<String>)> {
+        // The envelope (lid, collection, next) is bounded by their syntax.
+        let budget = self.config.limits.max_payload.saturating_sub(ENVELOPE);
+        let mut states = Vec::new();
+        let mut used = 0;
+        for id in ids {
+            let s = self.latest(now, collection, id, effects).await?;
+            let state = ObjectState { id: id.clone(), version: s.version, doc: s.doc };
+            // Measured with its separating comma.
+            let size = value::serialized_len(&state.to_value()) + 1;
+            if used + size > budget && !states.is_empty() {
+                let next = format!("i:{}", start + states.len());
+                return Ok((states, Some(next)));
+            }
+            used += size;
+            states.push(state);
+        }
+        Ok((states, None))
     }
 
     /// Keeps at most `limit` objects and as many as fit the payload limit (at least one); the

@@ -338,3 +338,45 @@ fn a_load_without_limit_gets_pages_of_the_default_size() {
     assert_eq!(page.objects.len(), DEFAULT_PAGE_SIZE as usize);
     assert_eq!(page.next, Some(id(&format!("t{:04}", DEFAULT_PAGE_SIZE - 1)).key()));
 }
+
+#[test]
+fn a_load_of_many_ids_of_a_large_object_is_answered_in_pages_that_each_fit() {
+    let (b, s) = bridge();
+    let big = "x".repeat(200_000);
+    request(&b, "alice", insert("r1", "t1", json!({"pad": big})));
+    request(&b, "alice", insert("r2", "t2", json!({"n": 2})));
+    let mut ids = vec![json!("t1"); 99];
+    ids.push(json!("t2"));
+    let (mut after, mut states, mut pages) = (None::<String>, Vec::new(), 0);
+    loop {
+        let mut load = json!({"type": "load", "lid": "l1", "collection": "c", "ids": ids});
+        if let Some(a) = &after {
+            load["after"] = json!(a);
+        }
+        let before = total_ops(&s);
+        let h = ready(b.handle(T0, &topics().load("bob", "c"), &serde_json::to_vec(&load).unwrap()));
+        assert!(total_ops(&s) - before <= 4, "a page reads what it sends, not the whole load");
+        let [Effect::Reply { payload, .. }] = &h.effects[..] else { panic!("expected one page: {:?}", h.effects) };
+        assert!(payload.len() <= Limits::default().max_payload, "page of {} bytes", payload.len());
+        let Message::Snapshot(page) = Message::parse(payload, &Limits::default()).unwrap() else { panic!() };
+        pages += 1;
+        states.extend(page.objects.into_iter().map(|o| (o.id.key(), o.version)));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 99, "one page per copy of the large object, the small one shares the last");
+    let want: Vec<(String, u64)> = ids.iter().map(|i| (Id::from_value(i).unwrap().key(), 1)).collect();
+    assert_eq!(states, want, "one state per requested id, in request order");
+}
+
+#[test]
+fn a_load_of_ids_with_a_cursor_that_is_not_a_position_of_its_ids_is_not_answered() {
+    let (b, _s) = bridge();
+    for after in ["i:0", "i:2", "s:t1", "i:x"] {
+        let load = json!({"type": "load", "lid": "l1", "collection": "c", "ids": ["t1", "t2"], "after": after});
+        let h = ready(b.handle(T0, &topics().load("bob", "c"), &serde_json::to_vec(&load).unwrap()));
+        assert!(h.effects.is_empty() && h.outcome == "ignored", "{after}: {h:?}");
+    }
+}

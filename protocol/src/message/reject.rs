@@ -3,6 +3,7 @@
 use super::fields::Fields;
 use crate::error::{Code, Result, Violation};
 use crate::id::Id;
+use crate::limits::Limits;
 use crate::topic;
 use crate::value::{Document, Value};
 
@@ -26,16 +27,19 @@ pub struct Reject {
 }
 
 impl Reject {
-    /// A reject built from a violation.
+    /// A reject built from a violation. Its message and path are cut to
+    /// [`Limits::MAX_REJECT_MESSAGE`] and [`Limits::MAX_REJECT_PATH`] bytes: they may quote the
+    /// input (a field name, an operator), and a reject must fit any payload limit whatever the
+    /// input was. Every other field is bounded by its own syntax (§13.1).
     pub fn from_violation(rid: Option<String>, collection: Option<String>, id: Option<Id>, v: Violation) -> Reject {
         Reject {
             rid,
             collection,
             id,
             code: v.code(),
-            message: v.message().to_string(),
+            message: cut(v.message(), Limits::MAX_REJECT_MESSAGE),
             current: None,
-            path: v.path().map(String::from),
+            path: v.path().map(|p| cut(p, Limits::MAX_REJECT_PATH)),
         }
     }
 
@@ -90,5 +94,49 @@ impl Reject {
             m.insert("path".into(), path.clone().into());
         }
         Value::Object(m)
+    }
+}
+
+/// `text` if it has at most `max` bytes, else its longest prefix (on a character boundary) that
+/// leaves room for a closing `…`, with the `…`.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    const MORE: &str = "…";
+    let mut end = max - MORE.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MORE}", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Request;
+
+    #[test]
+    fn a_reject_quoting_a_250_kb_field_name_stays_small() {
+        let name = "k".repeat(250 * 1024);
+        let payload = format!(
+            r#"{{"type":"request","rid":"r1","collection":"tasks","id":"t1","base":0,"op":"delete","{name}":1}}"#
+        );
+        let limits = Limits { max_payload: 1 << 20, ..Limits::default() };
+        let reject = *Request::parse(payload.as_bytes(), &limits).unwrap_err();
+        assert_eq!((reject.code, reject.rid.as_deref()), (Code::Malformed, Some("r1")));
+        let path = reject.path.as_deref().unwrap();
+        assert!(path.len() <= Limits::MAX_REJECT_PATH && path.starts_with("kkk") && path.ends_with('…'), "{path}");
+        assert!(reject.message.len() <= Limits::MAX_REJECT_MESSAGE, "{}", reject.message.len());
+        let bytes = crate::message::Message::Reject(reject).to_bytes();
+        assert!(bytes.len() < 2048, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn cutting_keeps_whole_characters_and_leaves_short_text_alone() {
+        assert_eq!(cut("short", 8), "short");
+        let cut_text = cut(&"é".repeat(10), 8);
+        assert_eq!(cut_text, "éé…");
+        assert!(cut_text.len() <= 8);
     }
 }

@@ -57,8 +57,15 @@ pub enum LoadScope {
         /// The `next` cursor of the previous page.
         after: Option<String>,
     },
-    /// These objects only.
-    Ids(Vec<Id>),
+    /// These objects only, from the position a cursor names (the first without one): a page
+    /// stops before it would exceed the payload limit, and its `next` names where the next one
+    /// starts.
+    Ids {
+        /// The objects, in the order their states are sent.
+        ids: Vec<Id>,
+        /// The `next` cursor of the previous page of this load.
+        after: Option<String>,
+    },
 }
 
 /// A consumer's request for the current state of a collection or of some objects.
@@ -105,10 +112,9 @@ impl Load {
             Some(_) => return Err(Violation::malformed("\"limit\" is 1 to 1000").at("limit")),
         };
         f.finish()?;
-        let scope = match (ids, after) {
-            (Some(_), Some(_)) => return Err(Violation::malformed("\"ids\" and \"after\" are mutually exclusive")),
-            (Some(ids), None) => LoadScope::Ids(ids),
-            (None, after) => LoadScope::Collection { after },
+        let scope = match ids {
+            Some(ids) => LoadScope::Ids { ids, after },
+            None => LoadScope::Collection { after },
         };
         Ok(Load { lid, collection, scope, limit })
     }
@@ -119,14 +125,15 @@ impl Load {
         m.insert("type".into(), "load".into());
         m.insert("lid".into(), self.lid.clone().into());
         m.insert("collection".into(), self.collection.clone().into());
-        match &self.scope {
-            LoadScope::Collection { after: Some(after) } => {
-                m.insert("after".into(), after.clone().into());
-            }
-            LoadScope::Collection { after: None } => {}
-            LoadScope::Ids(ids) => {
+        let after = match &self.scope {
+            LoadScope::Collection { after } => after,
+            LoadScope::Ids { ids, after } => {
                 m.insert("ids".into(), Value::Array(ids.iter().map(Id::to_value).collect()));
+                after
             }
+        };
+        if let Some(after) = after {
+            m.insert("after".into(), after.clone().into());
         }
         if let Some(limit) = self.limit {
             m.insert("limit".into(), limit.into());

@@ -115,7 +115,7 @@ impl Replica {
         }
         self.loads.retain(|_, j| {
             !(j.collection == collection
-                && matches!(&j.kind, LoadKind::Ids(ids) if ids.len() == 1 && ids[0].key() == key))
+                && matches!(&j.kind, LoadKind::Ids { ids, .. } if ids.len() == 1 && ids[0].key() == key))
         });
         if let Some(objects) = self.objects.get_mut(collection) {
             objects.remove(&key);

@@ -111,7 +111,7 @@ impl Replica {
         }
         self.take_states(now, &page.collection, page.objects);
         match (&mut job.kind, page.next) {
-            (LoadKind::Collection { after, .. }, Some(next)) => {
+            (LoadKind::Collection { after, .. } | LoadKind::Ids { after, .. }, Some(next)) => {
                 *after = Some(next);
                 job.retry_at = now + self.config.load_retry;
                 let lid = self.fresh_id("l");

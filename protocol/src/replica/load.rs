@@ -14,8 +14,13 @@ pub(crate) enum LoadKind {
         /// The objects the pages listed so far.
         seen: BTreeSet<String>,
     },
-    /// Some objects.
-    Ids(Vec<Id>),
+    /// Some objects, page by page when their states do not fit one payload.
+    Ids {
+        /// The objects.
+        ids: Vec<Id>,
+        /// The cursor the current page was asked with.
+        after: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -32,7 +37,7 @@ impl LoadJob {
         self.collection == collection
             && match &self.kind {
                 LoadKind::Collection { .. } => true,
-                LoadKind::Ids(ids) => ids.iter().any(|id| id.key() == key),
+                LoadKind::Ids { ids, .. } => ids.iter().any(|id| id.key() == key),
             }
     }
 }

@@ -86,7 +86,7 @@ impl Replica {
     }
 
     pub(super) fn start_ids_load(&mut self, now: u64, collection: &str, ids: Vec<Id>) {
-        self.start_load(now, collection, LoadKind::Ids(ids));
+        self.start_load(now, collection, LoadKind::Ids { ids, after: None });
     }
 
     pub(super) fn start_load(&mut self, now: u64, collection: &str, kind: LoadKind) {
@@ -116,7 +116,7 @@ pub(super) fn request_of(collection: &str, id: Id, base: u64, p: &Pending) -> Re
 pub(super) fn load_of(lid: &str, job: &LoadJob) -> Load {
     let scope = match &job.kind {
         LoadKind::Collection { after, .. } => LoadScope::Collection { after: after.clone() },
-        LoadKind::Ids(ids) => LoadScope::Ids(ids.clone()),
+        LoadKind::Ids { ids, after } => LoadScope::Ids { ids: ids.clone(), after: after.clone() },
     };
     Load { lid: lid.to_string(), collection: job.collection.clone(), scope, limit: None }
 }

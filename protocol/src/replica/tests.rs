@@ -83,3 +83,28 @@ fn timers_follow_what_is_in_flight_and_forget_what_is_settled() {
     assert!(replica.active.is_empty(), "the settled object left the timer set");
     assert_eq!(replica.pending_count(), 0);
 }
+
+#[test]
+fn a_paged_load_of_ids_asks_for_the_next_page_with_the_same_ids_and_the_cursor() {
+    let mut replica = Replica::new(Config::new("alice", "s1").unwrap());
+    for n in ["n1", "n2"] {
+        replica.watch_object(0, "notes", &Id::string(n).unwrap()).unwrap();
+    }
+    replica.connected(1);
+    let first = replica.poll_transmit().unwrap();
+    let load: Value = serde_json::from_slice(&first.payload).unwrap();
+    assert_eq!((load["ids"].clone(), load.get("after")), (json!(["n1", "n2"]), None), "{load}");
+    let state = |id: &str| json!({"id": id, "version": 1, "doc": {"_id": id}});
+    let page =
+        json!({"type": "snapshot", "lid": load["lid"], "collection": "notes", "objects": [state("n1")], "next": "i:1"});
+    replica.handle(2, "vmm/v1/reply/alice", page.to_string().as_bytes()).unwrap();
+    assert_eq!(replica.status(), Status::Resyncing, "the load is not over");
+    let second: Value = serde_json::from_slice(&replica.poll_transmit().unwrap().payload).unwrap();
+    assert_eq!((second["ids"].clone(), second["after"].clone()), (json!(["n1", "n2"]), json!("i:1")), "{second}");
+    let page = json!({"type": "snapshot", "lid": second["lid"], "collection": "notes", "objects": [state("n2")], "next": null});
+    replica.handle(3, "vmm/v1/reply/alice", page.to_string().as_bytes()).unwrap();
+    assert_eq!(replica.status(), Status::Online);
+    for n in ["n1", "n2"] {
+        assert!(replica.get("notes", &Id::string(n).unwrap()).is_some(), "{n} loaded");
+    }
+}
