@@ -85,10 +85,11 @@ impl Intake {
         loop {
             let notified = self.ready.notified();
             let now = self.clock.now_ms();
-            let mut admission = self.admission.lock().expect("admission lock");
-            let next = admission.next(now);
-            let (messages, bytes) = admission.queued();
-            drop(admission);
+            // In a block: a guard merely dropped would still count as held across the await.
+            let (next, (messages, bytes)) = {
+                let mut admission = self.admission.lock().expect("admission lock");
+                (admission.next(now), admission.queued())
+            };
             self.metrics.intake(messages, bytes);
             match next {
                 Next::Take(taken) => return taken,

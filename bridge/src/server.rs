@@ -73,7 +73,7 @@ pub async fn serve_with_clock(
     let (mqtt, mqtt_task) = Mqtt::start(settings, intake.clone(), mqtt_stop.clone())?;
     let storage_open = Arc::new(AtomicBool::new(false));
     if let Some(listener) = http {
-        serve_http(listener, &metrics, &mqtt, &storage_open, &db, &shutdown)?;
+        serve_http(listener, config.bounds.http(), &metrics, &mqtt, &storage_open, &db, &shutdown)?;
     }
     // Health answers (503) while the database is still out of reach; requests wait in the
     // intake until the storage is open (past its caps, unacknowledged: backpressure).
@@ -132,6 +132,7 @@ pub async fn serve_with_clock(
 /// Serves `/healthz` and `/metrics` on `listener` until `shutdown`.
 fn serve_http(
     listener: TcpListener,
+    limits: http::HttpLimits,
     metrics: &Arc<Metrics>,
     mqtt: &Mqtt,
     storage_open: &Arc<AtomicBool>,
@@ -146,7 +147,7 @@ fn serve_http(
         storage_open: storage_open.clone(),
         db: db.clone(),
     };
-    tokio::spawn(http::serve(listener, state, shutdown.clone()));
+    tokio::spawn(http::serve_with_limits(listener, state, limits, shutdown.clone()));
     Ok(())
 }
 
