@@ -17,6 +17,7 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
         }
         limit = raised;
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on 64-bit Linux, not everywhere
     Ok(limit.rlim_cur as u64)
 }
 
@@ -28,6 +29,8 @@ mod tests {
         let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
         assert_eq!(limit.rlim_cur, limit.rlim_max);
-        assert_eq!(now, limit.rlim_cur as u64);
+        #[allow(clippy::unnecessary_cast)]
+        let soft = limit.rlim_cur as u64;
+        assert_eq!(now, soft);
     }
 }

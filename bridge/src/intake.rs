@@ -104,9 +104,10 @@ impl Intake {
         }
     }
 
-    /// A message taken from `client` is handled; its replies weighed `reply_bytes`.
-    pub(crate) fn done(&self, client: &str, reply_bytes: usize) {
-        self.admission.lock().expect("admission lock").done(self.clock.now_ms(), client, reply_bytes);
+    /// A message taken from `client` (a failure or load: `read`) is handled; its replies
+    /// weighed `reply_bytes`.
+    pub(crate) fn done(&self, client: &str, read: bool, reply_bytes: usize) {
+        self.admission.lock().expect("admission lock").done(self.clock.now_ms(), client, read, reply_bytes);
         self.ready.notify_one();
     }
 

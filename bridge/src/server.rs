@@ -186,13 +186,13 @@ async fn request_loop(
                     tokio::spawn(async move { journal.recover_instance(&gone).await });
                 }
             }
-            intake.done(&taken.client, 0);
+            intake.done(&taken.client, taken.read, 0);
             continue;
         }
         let (shell, intake) = (shell.clone(), intake.clone());
         tokio::spawn(async move {
             let reply_bytes = shell.handle(&taken.item.topic, &taken.item.payload).await;
-            intake.done(&taken.client, reply_bytes);
+            intake.done(&taken.client, taken.read, reply_bytes);
             drop(slot);
         });
     }
