@@ -16,7 +16,9 @@
 //!   cost the sender (a snapshot of a large object for a few bytes): a token bucket per client
 //!   (`reads_per_second`, burst `reads_burst`) drops the excess (`rate`; the consumer resends
 //!   with its back-off, §11, §12.3), and a byte budget per client (`reply_bytes_per_second`)
-//!   holds back its next read while the replies already sent exceed it.
+//!   holds back its next read while the replies already sent exceed it. A client's reads are
+//!   handled one at a time, so that the budget is checked against every reply before the next:
+//!   over any window of `w` seconds its replies weigh at most `(1 + w) × budget` plus one reply.
 //! - **Retained messages are dropped** (`retained`, PROTOCOL §2.1), except presence, which the
 //!   shell never hands here as a client's message.
 
@@ -126,6 +128,8 @@ pub(crate) struct Taken<T> {
     pub(crate) item: T,
     /// Not yet acknowledged to the broker.
     pub(crate) held: bool,
+    /// A failure or a load (give it back to [`Admission::done`]).
+    pub(crate) read: bool,
 }
 
 /// A token bucket: `rate` tokens per second up to `cap`; it may run into debt.
@@ -166,6 +170,8 @@ struct Client<T> {
     requests: VecDeque<Entry<T>>,
     reads: VecDeque<Entry<T>>,
     in_flight: usize,
+    /// Whether one of its reads is being handled.
+    reading: bool,
     /// Reads admitted.
     tokens: Bucket,
     /// Reply bytes.
@@ -217,6 +223,7 @@ impl<T> Admission<T> {
             requests: VecDeque::new(),
             reads: VecDeque::new(),
             in_flight: 0,
+            reading: false,
             tokens: Bucket::full(s.reads_burst, now),
             budget: Bucket::full(s.reply_bytes_per_second, now),
         });
@@ -244,7 +251,8 @@ impl<T> Admission<T> {
     }
 
     /// The next message to handle: from the next client in turn that may have one more in
-    /// flight (a request first, else a read if its reply budget is not in debt).
+    /// flight (a request first, else a read if none is in flight and its reply budget is not in
+    /// debt).
     pub(crate) fn next(&mut self, now: u64) -> Next<T> {
         let s = &self.settings;
         let mut wait: Option<u64> = None;
@@ -255,10 +263,13 @@ impl<T> Admission<T> {
                 continue;
             }
             client.budget.refill(now, s.reply_bytes_per_second, s.reply_bytes_per_second);
-            let entry = if let Some(entry) = client.requests.pop_front() {
-                entry
+            let (entry, read) = if let Some(entry) = client.requests.pop_front() {
+                (entry, false)
+            } else if client.reading {
+                continue;
             } else if client.budget.tokens >= 0.0 {
-                client.reads.pop_front().expect("a client in the ring has something queued")
+                client.reading = true;
+                (client.reads.pop_front().expect("a client in the ring has something queued"), true)
             } else {
                 let at = client.budget.solvent_at(s.reply_bytes_per_second);
                 wait = Some(wait.map_or(at, |w| w.min(at)));
@@ -271,17 +282,18 @@ impl<T> Admission<T> {
             }
             self.messages -= 1;
             self.bytes -= entry.size;
-            return Next::Take(Taken { client: name, item: entry.item, held: entry.held });
+            return Next::Take(Taken { client: name, item: entry.item, held: entry.held, read });
         }
         wait.map_or(Next::Idle, Next::Wait)
     }
 
-    /// A message of `client` taken by [`Admission::next`] is handled; its replies weighed
-    /// `reply_bytes`, charged to the client's budget.
-    pub(crate) fn done(&mut self, now: u64, client: &str, reply_bytes: usize) {
+    /// A message of `client` taken by [`Admission::next`] (a `read` or not) is handled; its
+    /// replies weighed `reply_bytes`, charged to the client's budget.
+    pub(crate) fn done(&mut self, now: u64, client: &str, read: bool, reply_bytes: usize) {
         let s = &self.settings;
         if let Some(c) = self.clients.get_mut(client) {
             c.in_flight = c.in_flight.saturating_sub(1);
+            c.reading &= !read;
             c.budget.refill(now, s.reply_bytes_per_second, s.reply_bytes_per_second);
             c.budget.tokens -= reply_bytes as f64;
         }

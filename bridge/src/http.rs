@@ -1,6 +1,12 @@
 //! The operator's HTTP endpoint: `GET /healthz` and `GET /metrics`.
 //!
 //! It takes its listener and a shutdown token as arguments, so tests bind `127.0.0.1:0`.
+//! Its connections are bounded ([`HttpLimits`], `http/conns.rs`): so many open at most, each
+//! closed when its client is slow to send a request or makes no progress.
+
+mod conns;
+
+pub use conns::HttpLimits;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -36,14 +42,25 @@ pub struct HttpState {
 }
 
 /// Serves `GET /healthz` and `GET /metrics` on `listener` until `shutdown` is cancelled, then
-/// finishes the requests in progress and returns.
+/// finishes the requests in progress and returns. With the default [`HttpLimits`].
 pub async fn serve(listener: TcpListener, state: HttpState, shutdown: CancellationToken) -> std::io::Result<()> {
+    serve_with_limits(listener, state, HttpLimits::default(), shutdown).await
+}
+
+/// [`serve`] with these limits on its connections.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    state: HttpState,
+    limits: HttpLimits,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let counters = state.metrics.clone();
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .with_state(state);
-    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled_owned().await }).await
+    conns::serve(listener, app, limits, counters, shutdown).await
 }
 
 /// 200 when the bridge serves: the broker connection is up with its subscriptions acknowledged,

@@ -85,10 +85,11 @@ impl Intake {
         loop {
             let notified = self.ready.notified();
             let now = self.clock.now_ms();
-            let mut admission = self.admission.lock().expect("admission lock");
-            let next = admission.next(now);
-            let (messages, bytes) = admission.queued();
-            drop(admission);
+            // In a block: a guard merely dropped would still count as held across the await.
+            let (next, (messages, bytes)) = {
+                let mut admission = self.admission.lock().expect("admission lock");
+                (admission.next(now), admission.queued())
+            };
             self.metrics.intake(messages, bytes);
             match next {
                 Next::Take(taken) => return taken,
@@ -103,9 +104,10 @@ impl Intake {
         }
     }
 
-    /// A message taken from `client` is handled; its replies weighed `reply_bytes`.
-    pub(crate) fn done(&self, client: &str, reply_bytes: usize) {
-        self.admission.lock().expect("admission lock").done(self.clock.now_ms(), client, reply_bytes);
+    /// A message taken from `client` (a failure or load: `read`) is handled; its replies
+    /// weighed `reply_bytes`.
+    pub(crate) fn done(&self, client: &str, read: bool, reply_bytes: usize) {
+        self.admission.lock().expect("admission lock").done(self.clock.now_ms(), client, read, reply_bytes);
         self.ready.notify_one();
     }
 

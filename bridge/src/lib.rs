@@ -23,6 +23,7 @@
 //! | `intake` | the bounded queue between the MQTT connection and the workers, over `admission` |
 //! | [`permissions`] | the permissions file, read into the core's rules |
 //! | [`clock`] | the one clock, injected |
+//! | `fdlimit` | raising the open-file limit at start-up ([`raise_fd_limit`]) |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
 #![warn(missing_docs)]
 
@@ -30,6 +31,7 @@ mod admission;
 pub mod clock;
 pub mod config;
 mod error;
+mod fdlimit;
 mod group;
 pub mod http;
 mod intake;
@@ -45,6 +47,7 @@ mod server;
 
 pub use config::Config;
 pub use error::{Error, Result};
+pub use fdlimit::raise_fd_limit;
 pub use server::{run, serve, serve_with_clock};
 pub use vmm_protocol;
 

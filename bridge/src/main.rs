@@ -19,6 +19,10 @@ fn main() -> ExitCode {
         }
     };
     init_logs(&config);
+    match vmm_bridge::raise_fd_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit; keeping it"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -74,7 +74,7 @@ pub async fn serve_with_clock(
     let (mqtt, mqtt_task) = Mqtt::start(settings, intake.clone(), mqtt_stop.clone())?;
     let storage_open = Arc::new(AtomicBool::new(false));
     if let Some(listener) = http {
-        serve_http(listener, &metrics, &mqtt, &storage_open, &db, &shutdown)?;
+        serve_http(listener, config.bounds.http(), &metrics, &mqtt, &storage_open, &db, &shutdown)?;
     }
     // Health answers (503) while the database is still out of reach; requests wait in the
     // intake until the storage is open (past its caps, unacknowledged: backpressure).
@@ -133,6 +133,7 @@ pub async fn serve_with_clock(
 /// Serves `/healthz` and `/metrics` on `listener` until `shutdown`.
 fn serve_http(
     listener: TcpListener,
+    limits: http::HttpLimits,
     metrics: &Arc<Metrics>,
     mqtt: &Mqtt,
     storage_open: &Arc<AtomicBool>,
@@ -147,7 +148,7 @@ fn serve_http(
         storage_open: storage_open.clone(),
         db: db.clone(),
     };
-    tokio::spawn(http::serve(listener, state, shutdown.clone()));
+    tokio::spawn(http::serve_with_limits(listener, state, limits, shutdown.clone()));
     Ok(())
 }
 
@@ -186,13 +187,13 @@ async fn request_loop(
                     tokio::spawn(async move { journal.recover_instance(&gone).await });
                 }
             }
-            intake.done(&taken.client, 0);
+            intake.done(&taken.client, taken.read, 0);
             continue;
         }
         let (shell, intake) = (shell.clone(), intake.clone());
         tokio::spawn(async move {
             let reply_bytes = shell.handle(&taken.item.topic, &taken.item.payload).await;
-            intake.done(&taken.client, reply_bytes);
+            intake.done(&taken.client, taken.read, reply_bytes);
             drop(slot);
         });
     }

@@ -155,6 +155,15 @@ impl Bounds {
         }
     }
 
+    /// The HTTP endpoint's limits.
+    pub fn http(&self) -> crate::http::HttpLimits {
+        crate::http::HttpLimits {
+            max_connections: self.http_max_connections,
+            header_timeout: std::time::Duration::from_secs(self.http_header_timeout),
+            idle_timeout: std::time::Duration::from_secs(self.http_idle_timeout),
+        }
+    }
+
     /// The names of the limits' options, for the tests of `--help`.
     #[cfg(test)]
     pub(super) fn names() -> Vec<&'static str> {
