@@ -21,17 +21,19 @@ pub(crate) fn apply(options: &mut MqttOptions, url: &BrokerUrl, login: &MqttLogi
 }
 
 /// A connection error as the operator should read it: a failed TLS handshake says so, a refused
-/// login says which.
+/// login says what to check.
 pub(crate) fn explain(error: &rumqttc::ConnectionError) -> String {
     use rumqttc::{ConnectReturnCode, ConnectionError};
     match error {
         ConnectionError::Tls(e) => format!("TLS handshake failed: {e}"),
-        ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword) => {
-            "the broker refused the user name or password".to_string()
-        }
-        ConnectionError::ConnectionRefused(ConnectReturnCode::NotAuthorized) => {
-            "the broker refused the login: not authorised (a client id outside the user's namespace?)".to_string()
-        }
+        // Mosquitto answers a wrong password with "not authorised" (MQTT 3.1.1 code 5), as it
+        // does a client id outside the user's namespace (PROTOCOL §2.3).
+        ConnectionError::ConnectionRefused(
+            code @ (ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized),
+        ) => format!(
+            "the broker refused the login ({code:?}): check the user name and password, and that the client id \
+             (--bridge-id) is the user name or starts with `<user name>:`"
+        ),
         e => e.to_string(),
     }
 }
