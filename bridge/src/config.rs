@@ -67,7 +67,14 @@ pub struct Config {
     /// The MongoDB connection string (mongodb:// or mongodb+srv://, with any driver options in
     /// its query string: credentials as mongodb://user:password@host/?authSource=admin, TLS as
     /// ?tls=true&tlsCAFile=/path/ca.crt). Its password is never logged.
-    #[arg(long, env = "VMM_MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", value_name = "URI")]
+    // hide_env_values: --help would print the variable's value, password included.
+    #[arg(
+        long,
+        env = "VMM_MONGODB_URI",
+        hide_env_values = true,
+        default_value = "mongodb://127.0.0.1:27017",
+        value_name = "URI"
+    )]
     pub mongodb_uri: MongoUri,
 
     /// The database that holds the served collections and the bridge's own (vmm_events,

@@ -22,9 +22,9 @@ pub const PASSWORD_ENV: &str = "VMM_MQTT_PASSWORD";
 #[derive(Clone, Debug, Default, PartialEq, Eq, Args)]
 pub struct MqttLogin {
     /// The MQTT user name the bridge logs in with (e.g. vmm-bridge). The bridge's client id then
-    /// defaults to `<user>:<hostname>`: a broker that namespaces client ids by identity (docs/
-    /// PROTOCOL.md §2.3) accepts only the user name itself or ids starting with `<user>:`, so an
-    /// explicit --bridge-id must follow that rule too. On a listener that takes the identity from
+    /// defaults to `<user>:<hostname>`: a broker that namespaces client ids by identity
+    /// (docs/PROTOCOL.md §2.3) accepts only the user name itself or ids starting with `<user>:`,
+    /// so an explicit --bridge-id must follow that rule too. On a listener that takes the identity from
     /// the client certificate (Mosquitto's use_identity_as_username), give the certificate's
     /// common name here, for the client id.
     #[arg(long, env = "VMM_MQTT_USERNAME", value_name = "USER")]

@@ -3,6 +3,7 @@
 
 use super::super::{Config, ConfigError};
 use super::*;
+use clap::CommandFactory;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -180,4 +181,11 @@ fn the_mongodb_password_is_redacted_in_errors_and_debug() {
     let config = load(&["--mongodb-uri", "mongodb://u:pw-123@db/?tls=true"], None).unwrap();
     assert_eq!(&*config.mongodb_uri, "mongodb://u:pw-123@db/?tls=true");
     assert!(!format!("{config:?}").contains("pw-123"));
+}
+
+#[test]
+fn the_help_never_shows_the_mongodb_uri_from_the_environment() {
+    let help = Config::command().render_long_help().to_string();
+    let mongodb = help.split("--mongodb-uri").nth(1).unwrap_or_default();
+    assert!(mongodb.contains("[env: VMM_MONGODB_URI]"), "{mongodb}");
 }
