@@ -6,6 +6,9 @@
 //! each value came from ([`ArgMatches::value_source`]): a value clap took from its default is
 //! replaced by the file's, if the file has one. Every value is then checked once, in
 //! [`Config::load_from`], so the rest of the bridge can trust it.
+//!
+//! The MQTT login (user name, password, TLS) is [`login`]; values that must not be logged are
+//! [`secret`] types.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -20,6 +23,11 @@ use vmm_protocol::Limits;
 
 mod bounds;
 pub use bounds::Bounds;
+pub mod login;
+pub mod secret;
+
+pub use login::MqttLogin;
+pub use secret::{MongoUri, Secret};
 
 /// The largest payload MQTT can carry (its "remaining length" field tops out at 256 MiB − 1).
 const MQTT_MAX_PACKET: usize = 268_435_455;
@@ -36,9 +44,11 @@ named by --config (the option's name in snake_case, e.g. max_payload = 131072). 
 environment, which beats the file, which beats the default. Unknown keys in the file are an error.
 
 Environment variables:
-  VMM_CONFIG, VMM_MQTT_URL, VMM_MONGODB_URI, VMM_DATABASE, VMM_PREFIX, VMM_COLLECTIONS,
-  VMM_BRIDGE_ID, VMM_SHARE_GROUP, VMM_HTTP_ADDR, VMM_LOG_FORMAT, VMM_LOG, VMM_MAX_PAYLOAD,
-  VMM_WORKERS, VMM_RETAIN_EVENTS_DAYS, and those of the limits (VMM_INTAKE_MAX_MESSAGES, …)
+  VMM_CONFIG, VMM_MQTT_URL, VMM_MQTT_USERNAME, VMM_MQTT_PASSWORD_FILE, VMM_MQTT_PASSWORD (the
+  password itself: environment only), VMM_MQTT_CA_FILE, VMM_MQTT_CERT_FILE, VMM_MQTT_KEY_FILE,
+  VMM_MONGODB_URI, VMM_DATABASE, VMM_PREFIX, VMM_COLLECTIONS, VMM_BRIDGE_ID, VMM_SHARE_GROUP,
+  VMM_HTTP_ADDR, VMM_LOG_FORMAT, VMM_LOG, VMM_MAX_PAYLOAD, VMM_WORKERS, VMM_RETAIN_EVENTS_DAYS,
+  VMM_PERMISSIONS, and those of the limits (VMM_INTAKE_MAX_MESSAGES, …)
 
 The limits (--intake-*, --client-*, --http-*) go in the file's [limits] table, e.g.
 [limits] client_reads_per_second = 50. See docs/BRIDGE.md \"Limits\".
@@ -51,14 +61,27 @@ See docs/BRIDGE.md for the operator's guide and docs/PROTOCOL.md for the protoco
 #[command(name = "vmm-bridge", version, about, after_help = AFTER_HELP)]
 pub struct Config {
     /// The MQTT broker, as `mqtt://host[:port]` (plain TCP; port 1883 if omitted; tcp:// is
-    /// accepted too). The bridge connects with MQTT 3.1.1 under the client id --bridge-id.
+    /// accepted too) or `mqtts://host[:port]` (TLS; port 8883 if omitted; ssl:// is accepted
+    /// too). The bridge connects with MQTT 3.1.1 under the client id --bridge-id.
     #[arg(long, env = "VMM_MQTT_URL", default_value = "mqtt://127.0.0.1:1883", value_name = "URL")]
     pub mqtt_url: String,
 
+    /// How the bridge logs in to the broker: user name, password, TLS files.
+    #[command(flatten)]
+    pub login: MqttLogin,
+
     /// The MongoDB connection string (mongodb:// or mongodb+srv://, with any driver options in
-    /// its query string).
-    #[arg(long, env = "VMM_MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", value_name = "URI")]
-    pub mongodb_uri: String,
+    /// its query string: credentials as mongodb://user:password@host/?authSource=admin, TLS as
+    /// ?tls=true&tlsCAFile=/path/ca.crt). Its password is never logged.
+    // hide_env_values: --help would print the variable's value, password included.
+    #[arg(
+        long,
+        env = "VMM_MONGODB_URI",
+        hide_env_values = true,
+        default_value = "mongodb://127.0.0.1:27017",
+        value_name = "URI"
+    )]
+    pub mongodb_uri: MongoUri,
 
     /// The database that holds the served collections and the bridge's own (vmm_events,
     /// vmm_rejects, vmm_tombstones).
@@ -78,7 +101,8 @@ pub struct Config {
 
     /// The bridge's MQTT client id (1 to 128 characters of [A-Za-z0-9._:~-]). Each running
     /// bridge needs its own: two bridges with one id disconnect each other. The bridge connects
-    /// with a clean session. Default: `vmm-bridge-<hostname>`.
+    /// with a clean session. Default: `vmm-bridge-<hostname>`, or `<user>:<hostname>` with
+    /// --mqtt-username.
     #[arg(long, env = "VMM_BRIDGE_ID", default_value_t = default_bridge_id(), value_name = "ID")]
     pub bridge_id: String,
 
@@ -173,6 +197,22 @@ pub enum ConfigError {
         /// The parser's message, with the line and column.
         message: String,
     },
+    /// The MQTT password file could not be read.
+    #[error("cannot read the MQTT password file {}: {source}", path.display())]
+    ReadPassword {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A TLS file (CA, client certificate, key) could not be read or parsed.
+    #[error("{option}: {source}")]
+    Tls {
+        /// The option that names the file, as its flag (`--mqtt-ca-file`).
+        option: String,
+        /// What is wrong, naming the file.
+        source: vmm_engine::tls::TlsError,
+    },
     /// An option has a value the bridge cannot use.
     #[error("{option} ({origin}): {message}")]
     Invalid {
@@ -201,6 +241,16 @@ impl Config {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
+        Self::load_with(args, std::env::var(login::PASSWORD_ENV).ok())
+    }
+
+    /// [`Config::load_from`] with the value of `VMM_MQTT_PASSWORD` given (tests do not share the
+    /// process's environment).
+    fn load_with<I, T>(args: I, env_password: Option<String>) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
         let matches = Config::command().try_get_matches_from(args)?;
         let mut config = Config::from_arg_matches(&matches)?;
         let file = match &config.config {
@@ -210,6 +260,13 @@ impl Config {
         let origins = config.merge(&matches, file)?;
         config.collections =
             config.collections.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+        config.login.read_password(env_password, &origins)?;
+        if let (Some(Origin::Default), Some(user)) = (origins.get("bridge_id"), &config.login.mqtt_username) {
+            config.bridge_id = login::bridge_id_for_user(user, &hostname()).ok_or_else(|| {
+                let message = format!("{user:?} cannot start a client id ([A-Za-z0-9._:~-]): give --bridge-id");
+                invalid("mqtt_username", origins["mqtt_username"].clone(), message)
+            })?;
+        }
         config.check(&origins)?;
         // Read here to fail at start-up; the bridge reads it again when it starts serving.
         crate::permissions::load(config.permissions.as_deref())?;
@@ -247,7 +304,7 @@ impl Config {
         let (file, path) = file.unwrap_or_default();
         let from_file = || Origin::File(path.clone());
         macro_rules! merge {
-            ($($field:ident),* $(,)?) => {$(
+            ($target:expr; $($field:ident),* $(,)?) => {$(
                 let name = stringify!($field);
                 let origin = match matches.value_source(name) {
                     Some(ValueSource::CommandLine) => Origin::Flag,
@@ -256,7 +313,7 @@ impl Config {
                 };
                 let origin = match (origin, file.$field) {
                     (Origin::Default, Some(value)) => {
-                        self.$field =
+                        $target.$field =
                             FileValue::into_value(value).map_err(|message| invalid(name, from_file(), message))?;
                         from_file()
                     }
@@ -265,7 +322,9 @@ impl Config {
                 origins.insert(name, origin);
             )*};
         }
+        merge!(self.login; mqtt_username, mqtt_password_file, mqtt_ca_file, mqtt_cert_file, mqtt_key_file);
         merge!(
+            self;
             mqtt_url,
             mongodb_uri,
             database,
@@ -290,11 +349,15 @@ impl Config {
         let fail = |name: &'static str, message: String| {
             Err(invalid(name, origins.get(name).cloned().unwrap_or(Origin::Default), message))
         };
-        if let Err(message) = parse_mqtt_url(&self.mqtt_url) {
-            return fail("mqtt_url", message);
+        match login::parse_broker_url(&self.mqtt_url) {
+            Ok(url) => self.login.check(&url, origins)?,
+            Err(message) => return fail("mqtt_url", message),
         }
         if !(self.mongodb_uri.starts_with("mongodb://") || self.mongodb_uri.starts_with("mongodb+srv://")) {
-            return fail("mongodb_uri", format!("{:?} must start with mongodb:// or mongodb+srv://", self.mongodb_uri));
+            return fail(
+                "mongodb_uri",
+                format!("{:?} must start with mongodb:// or mongodb+srv://", self.mongodb_uri.redacted()),
+            );
         }
         if self.database.is_empty()
             || self.database.len() > 63
@@ -388,7 +451,12 @@ fn is_reserved(collection: &str) -> bool {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     mqtt_url: Option<String>,
-    mongodb_uri: Option<String>,
+    mqtt_username: Option<String>,
+    mqtt_password_file: Option<PathBuf>,
+    mqtt_ca_file: Option<PathBuf>,
+    mqtt_cert_file: Option<PathBuf>,
+    mqtt_key_file: Option<PathBuf>,
+    mongodb_uri: Option<MongoUri>,
     database: Option<String>,
     prefix: Option<String>,
     collections: Option<Collections>,
@@ -439,6 +507,13 @@ impl<T> FileValue<T> for T {
     }
 }
 
+/// An optional option's value.
+impl<T> FileValue<Option<T>> for T {
+    fn into_value(self) -> Result<Option<T>, String> {
+        Ok(Some(self))
+    }
+}
+
 impl FileValue<Vec<String>> for Collections {
     fn into_value(self) -> Result<Vec<String>, String> {
         Ok(match self {
@@ -469,43 +544,23 @@ fn parse_http_addr(s: &str) -> Result<Option<SocketAddr>, String> {
     s.parse().map(Some).map_err(|_| format!("{s:?} is neither ip:port (e.g. 127.0.0.1:9464) nor \"off\""))
 }
 
-/// `mqtt://host[:port]` or `tcp://host[:port]`, nothing after but an optional `/` or query.
-pub(crate) fn parse_mqtt_url(url: &str) -> Result<(String, u16), String> {
-    let bad = |why: &str| format!("{url:?} {why}; expected mqtt://host[:port]");
-    let rest = url
-        .strip_prefix("mqtt://")
-        .or_else(|| url.strip_prefix("tcp://"))
-        .ok_or_else(|| bad("has an unsupported scheme (only plain TCP: mqtt:// or tcp://)"))?;
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err(bad("has credentials, which are not supported"));
-    }
-    let (host, port) = match authority.rsplit_once(':') {
-        // A bare IPv6 address ("[::1]") has colons but no port after its closing bracket.
-        Some((host, port)) if !port.contains(']') => {
-            (host, port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("has a bad port"))?)
-        }
-        _ => (authority, 1883),
-    };
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    if host.is_empty() {
-        return Err(bad("has no host"));
-    }
-    Ok((host.to_string(), port))
+/// `vmm-bridge-<hostname>` (see [`bridge_id_for`]).
+fn default_bridge_id() -> String {
+    bridge_id_for(&hostname())
 }
 
-/// `vmm-bridge-<hostname>`, the hostname from /etc/hostname or `HOSTNAME`, else `local`, with
-/// every character outside `[A-Za-z0-9._:~-]` replaced by `-` and cut to fit 128 characters.
-fn default_bridge_id() -> String {
-    let hostname = std::fs::read_to_string("/etc/hostname")
+/// The hostname from /etc/hostname or `HOSTNAME`, else `local`.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()))
-        .unwrap_or_else(|| "local".to_string());
-    bridge_id_for(&hostname)
+        .unwrap_or_else(|| "local".to_string())
 }
 
+/// `vmm-bridge-<hostname>`, with every character outside `[A-Za-z0-9._:~-]` replaced by `-` and
+/// cut to fit 128 characters.
 fn bridge_id_for(hostname: &str) -> String {
     const PREFIX: &str = "vmm-bridge-";
     let host: String = hostname

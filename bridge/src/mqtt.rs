@@ -10,6 +10,7 @@
 //! acknowledged is taken out of rumqttc's resend queue and its waiter fails, so that pairing
 //! never drifts: the caller (the outbox) publishes again, and events are idempotent.
 
+use crate::config::MqttLogin;
 use crate::error::{Error, Result};
 use crate::intake::Intake;
 use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, Publish, QoS, Request};
@@ -19,6 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+
+mod tls;
 
 /// How long a publish may wait for its PUBACK before the caller gives up (and tries again later).
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +47,8 @@ pub(crate) struct Settings {
     pub(crate) filters: Vec<String>,
     /// The will: its topic and payload, and whether it is retained.
     pub(crate) will: Option<(String, Vec<u8>, bool)>,
+    /// The user name, password and TLS files.
+    pub(crate) login: MqttLogin,
 }
 
 /// A connected (or reconnecting) MQTT client.
@@ -59,9 +64,9 @@ pub(crate) struct Mqtt {
     announcement: Mutex<Option<(String, Vec<u8>)>>,
 }
 
-/// Where the MQTT connection goes, parsed from `mqtt://host:port`.
-pub(crate) fn parse_url(url: &str) -> Result<(String, u16)> {
-    crate::config::parse_mqtt_url(url).map_err(Error::Config)
+/// Where the MQTT connection goes, parsed from `mqtt://host:port` or `mqtts://host:port`.
+pub(crate) fn parse_url(url: &str) -> Result<crate::config::login::BrokerUrl> {
+    crate::config::login::parse_broker_url(url).map_err(Error::Config)
 }
 
 impl Mqtt {
@@ -74,9 +79,10 @@ impl Mqtt {
         incoming: Arc<Intake>,
         shutdown: CancellationToken,
     ) -> Result<(Arc<Mqtt>, tokio::task::JoinHandle<()>)> {
-        let Settings { url, client_id, clean_session, max_packet, filters, will } = settings;
-        let (host, port) = parse_url(&url)?;
-        let mut options = MqttOptions::new(client_id, host, port);
+        let Settings { url, client_id, clean_session, max_packet, filters, will, login } = settings;
+        let url = parse_url(&url)?;
+        let mut options = MqttOptions::new(client_id, url.host.clone(), url.port);
+        tls::apply(&mut options, &url, &login)?;
         options
             .set_keep_alive(Duration::from_secs(10))
             .set_clean_session(clean_session)
@@ -199,12 +205,15 @@ async fn drive(
     shutdown: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
+    // The last failed attempt's reason, logged as a warning once, not on every retry.
+    let mut last_failure: Option<String> = None;
     loop {
         // Shutdown goes through `Mqtt::disconnect`, which the loop sees as `Outgoing::Disconnect`;
         // a connection attempt gives up on its own after rumqttc's connection timeout.
         match eventloop.poll().await {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
                 backoff = Duration::from_millis(100);
+                last_failure = None;
                 mqtt.connected.store(true, Ordering::SeqCst);
                 tracing::info!(session_present = ack.session_present, "MQTT connected");
                 for f in &filters {
@@ -245,11 +254,15 @@ async fn drive(
                 }
                 let was_connected = mqtt.connected.swap(false, Ordering::SeqCst);
                 mqtt.subscribed.store(false, Ordering::SeqCst);
+                let reason = tls::explain(&e);
                 if was_connected {
-                    tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                    tracing::warn!(error = %reason, "MQTT connection lost; reconnecting");
+                } else if last_failure.as_ref() != Some(&reason) {
+                    tracing::warn!(error = %reason, "cannot connect to the MQTT broker; retrying");
                 } else {
-                    tracing::debug!(error = %e, "MQTT connection attempt failed");
+                    tracing::debug!(error = %reason, "MQTT connection attempt failed");
                 }
+                last_failure = Some(reason);
                 forget_unacknowledged(&mut eventloop, &mqtt);
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}

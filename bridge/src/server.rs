@@ -51,7 +51,10 @@ pub async fn serve_with_clock(
     let topics = Topics::new(&config.prefix).map_err(|e| Error::Config(e.to_string()))?;
     let core = core_config(&config)?;
     let metrics = Arc::new(Metrics::default());
-    let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await?;
+    // The driver's parse errors may quote the URI: its password is scrubbed (config/secret.rs).
+    let client = mongodb::Client::with_uri_str(config.mongodb_uri.expose()).await.map_err(|e| {
+        Error::Config(format!("--mongodb-uri {}: {}", config.mongodb_uri, config.mongodb_uri.scrub(&e.to_string())))
+    })?;
     let db = client.database(&config.database);
     let mut filters = topics.bridge_filters(config.share_group()).to_vec();
     filters.push(topics.bridges_presence());
@@ -70,6 +73,7 @@ pub async fn serve_with_clock(
         // Dying without a DISCONNECT makes the broker clear this bridge's presence, which tells
         // the clients it is gone and the other bridges to take over its events (journal.rs).
         will: Some((topics.bridge_presence(&instance), Vec::new(), true)),
+        login: config.login.clone(),
     };
     let (mqtt, mqtt_task) = Mqtt::start(settings, intake.clone(), mqtt_stop.clone())?;
     let storage_open = Arc::new(AtomicBool::new(false));

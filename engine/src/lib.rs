@@ -13,7 +13,8 @@
 //! |---|---|
 //! | [`mqtt`] | the MQTT 3.1.1 codec (one file per packet family) and the client session |
 //! | [`engine`](Engine) | the replica and the session together: subscriptions, status, outcomes |
-//! | [`native`] | the native client: the engine over a tokio TCP connection (feature `tokio`) |
+//! | [`native`] | the native client: the engine over a tokio TCP or TLS connection (feature `tokio`) |
+//! | [`tls`] | a rustls client configuration from PEM files, shared with the bridge (feature `tls`) |
 //!
 //! ```
 //! use vmm_engine::mqtt::codec::{self, ConnAck, ConnectReturnCode, Packet, SubAck, SubscribeReturnCode};
@@ -39,6 +40,8 @@ mod engine;
 pub mod mqtt;
 #[cfg(feature = "tokio")]
 pub mod native;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use engine::{Engine, Options, Output, Problem, ProblemKind, Rollback, Status};
 pub use vmm_protocol;

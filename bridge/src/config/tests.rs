@@ -134,16 +134,21 @@ fn collections_are_comma_separated_and_reserved_names_are_refused() {
 }
 
 #[test]
-fn mqtt_urls_are_plain_tcp_with_an_optional_port() {
-    assert_eq!(parse_mqtt_url("mqtt://127.0.0.1:1883"), Ok(("127.0.0.1".into(), 1883)));
-    assert_eq!(parse_mqtt_url("mqtt://broker"), Ok(("broker".into(), 1883)));
-    assert_eq!(parse_mqtt_url("tcp://broker:2883/"), Ok(("broker".into(), 2883)));
-    assert_eq!(parse_mqtt_url("mqtt://[::1]:1884"), Ok(("::1".into(), 1884)));
-    assert_eq!(parse_mqtt_url("mqtt://[::1]"), Ok(("::1".into(), 1883)));
-    assert!(parse_mqtt_url("mqtts://broker:8883").is_err());
-    assert!(parse_mqtt_url("ws://broker:9001").is_err());
-    assert!(parse_mqtt_url("mqtt://:1883").is_err());
-    assert!(parse_mqtt_url("mqtt://broker:x").is_err());
+fn mqtt_urls_are_tcp_or_tls_with_an_optional_port() {
+    use login::{parse_broker_url, BrokerUrl};
+    let url = |host: &str, port, tls| Ok(BrokerUrl { host: host.into(), port, tls });
+    assert_eq!(parse_broker_url("mqtt://127.0.0.1:1883"), url("127.0.0.1", 1883, false));
+    assert_eq!(parse_broker_url("mqtt://broker"), url("broker", 1883, false));
+    assert_eq!(parse_broker_url("tcp://broker:2883/"), url("broker", 2883, false));
+    assert_eq!(parse_broker_url("mqtt://[::1]:1884"), url("::1", 1884, false));
+    assert_eq!(parse_broker_url("mqtt://[::1]"), url("::1", 1883, false));
+    assert_eq!(parse_broker_url("mqtts://broker"), url("broker", 8883, true));
+    assert_eq!(parse_broker_url("ssl://127.0.0.1:8884"), url("127.0.0.1", 8884, true));
+    assert!(parse_broker_url("ws://broker:9001").is_err());
+    assert!(parse_broker_url("mqtt://:1883").is_err());
+    assert!(parse_broker_url("mqtt://broker:x").is_err());
+    let e = parse_broker_url("mqtt://bridge:hunter2@broker").unwrap_err();
+    assert!(!e.contains("hunter2") && e.contains("--mqtt-username"), "{e}");
 }
 
 #[test]
@@ -159,6 +164,11 @@ fn the_help_documents_every_option() {
     let help = Config::command().render_long_help().to_string();
     for name in [
         "mqtt_url",
+        "mqtt_username",
+        "mqtt_password_file",
+        "mqtt_ca_file",
+        "mqtt_cert_file",
+        "mqtt_key_file",
         "mongodb_uri",
         "database",
         "prefix",

@@ -170,6 +170,16 @@ impl Engine {
         self.drive(now);
     }
 
+    /// The transport could not be opened, for a reason the shell knows (a refused TCP
+    /// connection, a failed TLS handshake): a network problem with that reason, then as
+    /// [`Engine::transport_closed`].
+    pub fn transport_failed(&mut self, now: u64, reason: String) {
+        if !self.by_choice {
+            self.failed(ProblemKind::Network, reason);
+        }
+        self.transport_closed(now);
+    }
+
     /// The transport closed or failed: changes queue until the next connection.
     pub fn transport_closed(&mut self, now: u64) {
         self.connect = None;

@@ -8,8 +8,14 @@ use vmm_protocol::{Result, Violation};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
-    /// The MQTT client id, which is also the client's identity in topics.
+    /// The MQTT client id. Without a user name it is also the client's identity in topics; with
+    /// one, a broker that namespaces client ids by identity (PROTOCOL §2.3) wants it to be the
+    /// user name or to start with `<user name>:`.
     pub client_id: String,
+    /// The identity in topics (the `{client}` level, §2.3): the authenticated user name. `None`:
+    /// [`Options::username`] if given, else the client id. Set it when the broker takes the
+    /// identity from elsewhere (a client certificate's common name).
+    pub identity: Option<String>,
     /// A prefix that makes this session's request and load ids unique forever: random, chosen
     /// by the shell (at most 40 characters of `[A-Za-z0-9._:~-]`).
     pub id_prefix: String,
@@ -32,6 +38,7 @@ impl Options {
     pub fn new(client_id: &str, id_prefix: &str) -> Options {
         Options {
             client_id: client_id.to_string(),
+            identity: None,
             id_prefix: id_prefix.to_string(),
             prefix: Topics::DEFAULT_PREFIX.to_string(),
             username: None,
@@ -42,8 +49,13 @@ impl Options {
         }
     }
 
+    /// The identity in topics: [`Options::identity`], else the user name, else the client id.
+    pub fn identity(&self) -> &str {
+        self.identity.as_deref().or(self.username.as_deref()).unwrap_or(&self.client_id)
+    }
+
     pub(super) fn replica_config(&self) -> Result<Config> {
-        let mut config = Config::new(&self.client_id, &self.id_prefix)?;
+        let mut config = Config::new(self.identity(), &self.id_prefix)?;
         config.topics = Topics::new(&self.prefix)?;
         config.resend_after = self.resend_after;
         config.load_retry = self.load_retry;

@@ -241,6 +241,43 @@ fn a_broker_that_cannot_be_reached_is_a_network_problem_until_a_connection_succe
 }
 
 #[test]
+fn a_transport_that_fails_to_open_is_a_network_problem_with_the_shells_reason() {
+    let mut b = Broker::new();
+    b.engine.transport_failed(0, "TLS handshake with 127.0.0.1:8883 failed: invalid peer certificate".into());
+    assert_eq!(b.engine.status(), Status::Unreachable);
+    let problem = b.engine.problem().cloned().unwrap();
+    assert_eq!(problem.kind, ProblemKind::Network);
+    assert!(problem.message.contains("TLS handshake"), "{problem:?}");
+    assert_eq!(b.outputs().iter().filter(|o| matches!(o, Output::ConnectionFailed(_))).count(), 1);
+    b.engine.transport_failed(1, "TLS handshake with 127.0.0.1:8883 failed: invalid peer certificate".into());
+    assert!(b.outputs().is_empty(), "the same problem is reported once");
+}
+
+#[test]
+fn the_identity_in_topics_is_the_user_name_unless_set() {
+    let mut options = Options::new("alice:tab-1", "s1");
+    assert_eq!(options.identity(), "alice:tab-1");
+    options.username = Some("alice".into());
+    assert_eq!(options.identity(), "alice");
+    let mut engine = Engine::new(options.clone()).unwrap();
+    engine.watch(0, "tasks").unwrap();
+    engine.transport_open(0);
+    let connect = codec::decode(&engine.poll_transmit().unwrap()).unwrap().unwrap().0;
+    assert!(
+        matches!(&connect, Packet::Connect(c) if c.client_id == "alice:tab-1" && c.username.as_deref() == Some("alice"))
+    );
+    engine.handle_bytes(
+        1,
+        &codec::encode(&Packet::ConnAck(ConnAck { session_present: false, code: ConnectReturnCode::Accepted }))
+            .unwrap(),
+    );
+    let subscribe = codec::decode(&engine.poll_transmit().unwrap()).unwrap().unwrap().0;
+    assert!(filters(&subscribe).contains(&"vmm/v1/reply/alice".to_string()), "{subscribe:?}");
+    options.identity = Some("vmm-bridge".into());
+    assert_eq!(options.identity(), "vmm-bridge");
+}
+
+#[test]
 fn offline_by_choice_is_no_problem_and_says_offline() {
     let mut b = Broker::online();
     let _ = b.engine.disconnect(b.now);

@@ -1,4 +1,6 @@
-//! The native client: the [`Engine`] over a tokio TCP connection (`mqtt://host:port`).
+//! The native client: the [`Engine`] over a tokio TCP connection (`mqtt://host:port`), or TLS
+//! (`mqtts://host:port`, with [`ClientOptions::tls`]: a CA file, else the OS roots, and an
+//! optional client certificate).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -9,6 +11,20 @@
 //!     .request("tasks", serde_json::json!({"op": "insert", "id": "t1", "doc": {"title": "milk"}}))
 //!     .await?;
 //! assert_eq!(event.version, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! On a secured broker, the identity in topics is the user name (PROTOCOL §2.3) and the client
+//! id is namespaced by it:
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use vmm_engine::native::{Client, ClientOptions};
+//! use vmm_engine::tls::TlsFiles;
+//! let mut options = ClientOptions::new("mqtts://127.0.0.1:8883", "alice:laptop");
+//! options.credentials = Some(("alice".into(), "alice-secret".into()));
+//! options.tls = TlsFiles::new().with_ca_file(".run/secure/ca.crt");
+//! let client = Client::connect(options)?; // publishes on vmm/v1/req/alice/...
 //! # Ok(()) }
 //! ```
 //!
@@ -29,16 +45,24 @@ use vmm_protocol::replica::Replica;
 use vmm_protocol::topic::Topics;
 use vmm_protocol::{Code, Document, Id, Value, Violation};
 
-/// How to connect.
-#[derive(Debug, Clone)]
+/// How to connect. Its `Debug` prints the password as `***`.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
-    /// `mqtt://host:port` (port 1883 if left out).
+    /// `mqtt://host:port` (port 1883 if left out), or `mqtts://host:port` (TLS, port 8883 if
+    /// left out; `ssl://` is accepted too).
     pub mqtt_url: String,
-    /// The MQTT client id, which is also the client's identity in topics.
+    /// The MQTT client id. Without credentials it is also the client's identity in topics.
     pub client_id: String,
-    /// The MQTT user name and password, if the broker wants them.
+    /// The MQTT user name and password, if the broker wants them. The user name is then the
+    /// identity in topics (unless [`ClientOptions::identity`] says otherwise).
     pub credentials: Option<(String, String)>,
+    /// The identity in topics, when neither the user name nor the client id is (a broker that
+    /// takes it from a client certificate's common name).
+    pub identity: Option<String>,
+    /// For `mqtts://`: the CA bundle to trust (else the OS roots) and the client certificate to
+    /// present, if any. Unused for `mqtt://`.
+    pub tls: crate::tls::TlsFiles,
     /// The topic prefix.
     pub prefix: String,
     /// How long [`Client::request`] waits for the outcome before it returns `timeout` (the
@@ -53,6 +77,23 @@ pub struct ClientOptions {
     pub keep_alive: Duration,
 }
 
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("mqtt_url", &self.mqtt_url)
+            .field("client_id", &self.client_id)
+            .field("credentials", &self.credentials.as_ref().map(|(user, _)| (user, "***")))
+            .field("identity", &self.identity)
+            .field("tls", &self.tls)
+            .field("prefix", &self.prefix)
+            .field("request_timeout", &self.request_timeout)
+            .field("load_retry", &self.load_retry)
+            .field("resend_after", &self.resend_after)
+            .field("keep_alive", &self.keep_alive)
+            .finish()
+    }
+}
+
 impl ClientOptions {
     /// Options with the protocol's defaults.
     pub fn new(mqtt_url: &str, client_id: &str) -> ClientOptions {
@@ -60,6 +101,8 @@ impl ClientOptions {
             mqtt_url: mqtt_url.to_string(),
             client_id: client_id.to_string(),
             credentials: None,
+            identity: None,
+            tls: crate::tls::TlsFiles::default(),
             prefix: Topics::DEFAULT_PREFIX.to_string(),
             request_timeout: Some(Duration::from_secs(60)),
             load_retry: Duration::from_secs(10),
@@ -74,6 +117,7 @@ impl ClientOptions {
         let id_prefix = format!("{:x}{:x}", std::process::id(), start.as_nanos() % 0xffff_ffff_ffff);
         let mut o = Options::new(&self.client_id, &id_prefix);
         o.prefix = self.prefix.clone();
+        o.identity = self.identity.clone();
         if let Some((user, password)) = &self.credentials {
             o.username = Some(user.clone());
             o.password = Some(password.clone().into_bytes());
@@ -220,9 +264,10 @@ pub struct Client {
 }
 
 impl Client {
-    /// Starts connecting in the background and returns at once. Needs a tokio runtime.
+    /// Starts connecting in the background and returns at once. Needs a tokio runtime. Fails at
+    /// once on a bad URL or a TLS file that cannot be read or parsed (named in the error).
     pub fn connect(options: ClientOptions) -> Result<Client, ClientError> {
-        let address = connection::address_of(&options.mqtt_url).map_err(ClientError::Options)?;
+        let target = connection::Target::parse(&options.mqtt_url, &options.tls).map_err(ClientError::Options)?;
         let engine = Engine::new(options.engine_options()).map_err(|e| ClientError::Options(e.to_string()))?;
         let (changed, _) = watch::channel(0);
         let shared = Arc::new(Shared {
@@ -238,7 +283,7 @@ impl Client {
             start: Instant::now(),
             request_timeout: options.request_timeout,
         });
-        tokio::spawn(connection::run(shared.clone(), address));
+        tokio::spawn(connection::run(shared.clone(), target));
         Ok(Client { shared })
     }
 
@@ -368,5 +413,21 @@ impl Client {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientOptions;
+
+    #[test]
+    fn the_options_debug_hides_the_password_and_the_user_name_is_the_identity() {
+        let mut options = ClientOptions::new("mqtt://127.0.0.1:1884", "alice:laptop");
+        options.credentials = Some(("alice".into(), "alice-secret".into()));
+        let debug = format!("{options:?}");
+        assert!(!debug.contains("alice-secret") && debug.contains("***"), "{debug}");
+        let engine_options = options.engine_options();
+        assert_eq!(engine_options.identity(), "alice");
+        assert_eq!(engine_options.client_id, "alice:laptop");
     }
 }
