@@ -529,13 +529,6 @@ impl FileValue<Option<SocketAddr>> for HttpAddr {
     }
 }
 
-/// `permissions` in the file: a path.
-impl FileValue<Option<PathBuf>> for PathBuf {
-    fn into_value(self) -> Result<Option<PathBuf>, String> {
-        Ok(Some(self))
-    }
-}
-
 /// `--http-addr`: an `ip:port`, or `off`.
 fn parse_http_addr(s: &str) -> Result<Option<SocketAddr>, String> {
     if s.eq_ignore_ascii_case("off") {
