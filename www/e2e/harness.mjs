@@ -215,7 +215,7 @@ export async function waitServing(port, { timeout = 30_000, isAlive = () => true
 
 /** A bridge on one prefix and database, which can be killed and started again. */
 export class Bridge {
-  /** `args`: more arguments (later ones win: `--mqtt-url` of the secure profile). */
+  /** `args`: more arguments (with their own `--mqtt-url`: the secure profile's). */
   constructor(prefix, database, args = []) {
     this.prefix = prefix;
     this.database = database;
@@ -237,7 +237,7 @@ export class Bridge {
     const httpPort = await freePort();
     const args = ['--prefix', p, '--database', this.database, '--bridge-id', `${p}-b`,
       '--share-group', `${p}-g`, '--http-addr', `127.0.0.1:${httpPort}`, '--log', 'warn',
-      '--mqtt-url', mqttUrl, '--mongodb-uri', mongoUri, ...this.args];
+      '--mongodb-uri', mongoUri, ...(this.args.includes('--mqtt-url') ? [] : ['--mqtt-url', mqttUrl]), ...this.args];
     this.startedAt = Date.now();
     this.servingAt = null;
     const proc = spawn(bridgeBin, args, { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
