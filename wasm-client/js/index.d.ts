@@ -12,9 +12,16 @@ import type { ConnectionError, VmmError } from './errors.js';
 export interface ConnectOptions {
   /** The broker's MQTT-over-WebSocket URL, e.g. `ws://127.0.0.1:9001`. */
   url: string;
-  /** The MQTT client id, also the `client` of this client's requests (PROTOCOL.md §2.3). */
+  /**
+   * The MQTT client id. Without `username` it is also this client's identity, the `client` of its
+   * requests. With a `username` on a secured broker (PROTOCOL.md §2.3, docs/SECURITY.md) it must
+   * be the user name or start with `<username>:` (`alice:tab-3f9c`), and the identity is the user
+   * name: several tabs of one user share it.
+   */
   clientId: string;
+  /** The user name the broker authenticates; then also this client's identity. */
   username?: string;
+  /** The password (MQTT 3.1.1: only with a `username`). Kept in memory for reconnects, never logged. */
   password?: string;
   /** Topic prefix; default `"vmm"`. */
   prefix?: string;
