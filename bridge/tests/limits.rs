@@ -54,7 +54,11 @@ async fn metric_reaches(addr: SocketAddr, series: &str, at_least: f64) -> f64 {
         if v >= at_least {
             return v;
         }
-        assert!(Instant::now() < deadline, "{series} stayed at {v}, below {at_least}");
+        if Instant::now() >= deadline {
+            let (_, text) = get(addr, "/metrics").await;
+            let vmm: Vec<&str> = text.lines().filter(|l| l.starts_with("vmm_")).collect();
+            panic!("{series} stayed at {v}, below {at_least}; metrics:\n{}", vmm.join("\n"));
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -313,4 +317,46 @@ async fn a_retained_request_published_before_the_bridge_starts_is_not_applied() 
     bridge.stop().await;
     world.drop_database().await;
     result.expect("within the bound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_intake_cap_messages_are_dropped_qos0_first_and_every_one_is_accounted_for() {
+    let _serial = SERIAL.lock().await;
+    let world = World::new("limits_intake").await;
+    let topics = Topics::new(&world.prefix).unwrap();
+    // 30 waiting at most: past it QoS 0 is dropped, QoS 1 held (unacknowledged) up to 60.
+    let (bridge, addr) = start(&world, &["--intake-max-messages", "30", "--client-max-queued", "10000"]).await;
+    tokio::time::timeout(BOUND, async {
+        let id = format!("{}-bulk", world.prefix);
+        let mq = Mq::connect(&id).await;
+        let topic = topics.request(&id, "tasks");
+        for n in 0..500 {
+            let (q1, q0) = (format!("q{n}"), format!("z{n}"));
+            mq.publish(&topic, &insert(&q1, "tasks", &q1, json!({}))).await;
+            let request = insert(&q0, "tasks", &q0, json!({}));
+            mq.client.publish(&topic, QoS::AtMostOnce, false, request.to_string()).await.unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let (applied, dropped) = loop {
+            let applied = metric(addr, "vmm_requests_total{outcome=\"applied\"}").await;
+            let dropped = metric(addr, "vmm_bridge_dropped_total{reason=\"intake_full\"}").await;
+            if applied + dropped >= 1000.0 {
+                break (applied, dropped);
+            }
+            assert!(Instant::now() < deadline, "{applied} applied, {dropped} dropped of 1,000");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(applied + dropped, 1000.0, "every message is applied or counted as dropped");
+        assert!(dropped > 0.0, "a burst of 1,000 past a cap of 30 drops some");
+        let ids: Vec<String> =
+            world.stored("tasks").await.iter().map(|d| d.get_str("_id").unwrap().to_string()).collect();
+        let qos1 = ids.iter().filter(|id| id.starts_with('q')).count();
+        let qos0 = ids.iter().filter(|id| id.starts_with('z')).count();
+        eprintln!("past a cap of 30: {qos1} of 500 QoS 1 and {qos0} of 500 QoS 0 applied, {dropped} dropped");
+        assert!(qos1 >= qos0, "QoS 1 has the reserve past the cap: {qos1} QoS 1, {qos0} QoS 0 applied");
+    })
+    .await
+    .expect("within the bound");
+    bridge.stop().await;
+    world.drop_database().await;
 }
