@@ -4,10 +4,10 @@
 //! Decisions, and why:
 //! - **One bounded intake.** Messages wait here, counted by number and by bytes. Past either
 //!   cap a QoS 0 message is dropped (`intake_full`), and a QoS 1 message is *held*: queued, but
-//!   the shell does not acknowledge it until it is taken, so the broker's in-flight window fills
-//!   and the broker stops sending (backpressure). Held messages may take the intake to twice its
-//!   caps; beyond that even QoS 1 is dropped, so that memory stays bounded with a broker whose
-//!   window is unlimited.
+//!   the shell does not acknowledge it until it is taken, so a broker whose in-flight window is
+//!   smaller than the caps stops sending (backpressure). Held messages may take the intake to
+//!   twice its caps; beyond that even QoS 1 is dropped, so that memory stays bounded with a
+//!   broker whose window is larger (the development Mosquitto sends past twice a cap of 30).
 //! - **Fair across clients.** Each `{client}` has its own queues; [`Admission::next`] takes from
 //!   the clients in turn (round robin), so a client's flood waits behind itself, not in front of
 //!   the others. A client has at most `client_in_flight` messages being handled at once and at

@@ -125,10 +125,14 @@ mod tests {
 
     impl Server {
         async fn start(state: HttpState) -> Server {
+            Server::start_with(state, HttpLimits::default()).await
+        }
+
+        async fn start_with(state: HttpState, limits: HttpLimits) -> Server {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let shutdown = CancellationToken::new();
-            let task = tokio::spawn(serve(listener, state, shutdown.clone()));
+            let task = tokio::spawn(serve_with_limits(listener, state, limits, shutdown.clone()));
             Server { addr, shutdown, task }
         }
 
@@ -208,6 +212,58 @@ mod tests {
         let (status, _, body) = server.get("/healthz").await;
         assert_eq!(status, 503);
         assert_eq!(body, r#"{"status":"unavailable","mqtt":true,"mongodb":false,"serving":false}"#);
+        server.stop().await;
+    }
+
+    /// Whether the server closes `stream` within `within` (reads end of stream or an error).
+    async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 64];
+        matches!(tokio::time::timeout(within, stream.read(&mut buf)).await, Ok(Ok(0) | Err(_)))
+    }
+
+    #[tokio::test]
+    async fn a_connection_past_the_cap_evicts_the_oldest_idle_one_and_is_served() {
+        let limits = HttpLimits { max_connections: 2, ..HttpLimits::default() };
+        let state = state(dead_db().await, true);
+        let metrics = state.metrics.clone();
+        let server = Server::start_with(state, limits).await;
+        let mut first = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut second = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        // The third (the request) takes the place of the oldest silent one.
+        let (status, _, body) = server.get("/metrics").await;
+        assert_eq!(status, 200);
+        assert!(body.contains("vmm_bridge_http_capped_total{action=\"evicted\"} 1\n"), "{body}");
+        assert!(closed_within(&mut first, Duration::from_secs(2)).await, "the oldest is closed");
+        assert!(!closed_within(&mut second, Duration::from_millis(200)).await, "the other stays open");
+        assert!(!metrics.render().contains("vmm_bridge_http_connections 3\n"), "never over the cap");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_silent_connection_is_closed_after_the_header_timeout() {
+        let limits = HttpLimits { header_timeout: Duration::from_millis(300), ..HttpLimits::default() };
+        let server = Server::start_with(state(dead_db().await, true), limits).await;
+        let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let started = std::time::Instant::now();
+        assert!(closed_within(&mut silent, Duration::from_secs(3)).await, "closed by the header timeout");
+        assert!(started.elapsed() >= Duration::from_millis(250), "not before it: {:?}", started.elapsed());
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_makes_no_progress_is_closed_after_the_idle_timeout() {
+        // The head is half sent and the header timeout is long: the idle timeout ends it.
+        use tokio::io::AsyncWriteExt;
+        let limits = HttpLimits {
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_millis(300),
+            ..HttpLimits::default()
+        };
+        let server = Server::start_with(state(dead_db().await, true), limits).await;
+        let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        slow.write_all(b"GET /metrics HTTP/1.1\r\n").await.unwrap();
+        assert!(closed_within(&mut slow, Duration::from_secs(3)).await, "closed by the idle timeout");
         server.stop().await;
     }
 }

@@ -8,7 +8,8 @@
 //! clients take turns. Nothing is lost that was not lost before: the bridge connects with a clean
 //! session, so the broker does not redeliver what a stopped bridge held either way, and
 //! requesters publish again what has no outcome (PROTOCOL.md §6.1, §11, §12.3). Past the intake's
-//! caps a QoS 1 message is *held* instead: acknowledged only when taken, which stops the broker.
+//! caps a QoS 1 message is *held* instead: acknowledged only when taken, which stops a broker
+//! whose in-flight window is smaller than the caps (see `admission`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

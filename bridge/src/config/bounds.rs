@@ -16,8 +16,9 @@ use crate::admission;
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
 pub struct Bounds {
     /// How many incoming messages may wait to be handled, all clients together. Past it (or past
-    /// --intake-max-bytes) a QoS 0 message is dropped and a QoS 1 message is held unacknowledged,
-    /// which stops the broker from sending more; at twice either cap QoS 1 is dropped too.
+    /// --intake-max-bytes) a QoS 0 message is dropped and a QoS 1 message is held unacknowledged
+    /// (which stops a broker with a smaller in-flight window); at twice either cap QoS 1 is
+    /// dropped too.
     #[arg(long, env = "VMM_INTAKE_MAX_MESSAGES", default_value_t = 10_000, value_name = "N")]
     pub intake_max_messages: usize,
 
