@@ -432,3 +432,61 @@ fn the_client_certificate_listener_refuses_a_client_without_one() {
         s_client(port, &["-CAfile", &ca, "-tls1_2", "-cert", &path("client.crt"), "-key", &path("client.key")]);
     assert!(ok, "the profile's client certificate was refused: {out}");
 }
+
+/// The CONNACK of an MQTT CONNECT over WebSockets (RFC 6455, by hand: the tests have no
+/// WebSocket client) to the secure WebSockets listener; `Accepted` or the refusal.
+async fn ws_connack(id: &str, user: &str, password: &str) -> vmm_engine::mqtt::ConnectReturnCode {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use vmm_engine::mqtt::{Session, SessionEvent, SessionOptions};
+    let port = secure::ws_port();
+    let mut s = tokio::net::TcpStream::connect((secure::HOST, port)).await.expect("the WebSockets listener");
+    let upgrade = format!(
+        "GET /mqtt HTTP/1.1\r\nHost: {}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+        secure::HOST
+    );
+    s.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(s.read_u8().await.expect("the HTTP upgrade answer"));
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    let mut options = SessionOptions::new(id);
+    options.username = Some(user.into());
+    options.password = Some(password.as_bytes().to_vec());
+    let mut session = Session::new(options).unwrap();
+    let connect = session.connect(0);
+    assert!(connect.len() < 126, "one short frame");
+    // A binary frame, masked (as a client must) with the key 0: the payload as is.
+    let mut frame = vec![0x82, 0x80 | connect.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(&connect);
+    s.write_all(&frame).await.unwrap();
+    loop {
+        // The broker's frames are unmasked; a CONNACK is short.
+        let (opcode, len) = (s.read_u8().await.unwrap() & 0x0f, s.read_u8().await.unwrap());
+        assert!(opcode != 0x8, "the broker closed the WebSocket without a CONNACK");
+        assert!(len < 126, "a short frame");
+        let mut payload = vec![0; len as usize];
+        s.read_exact(&mut payload).await.unwrap();
+        session.handle_bytes(0, &payload);
+        match session.poll_event() {
+            Some(SessionEvent::Connected { .. }) => return vmm_engine::mqtt::ConnectReturnCode::Accepted,
+            Some(SessionEvent::ConnectionRefused(code)) => return code,
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_websockets_listener_checks_passwords_and_client_ids_too() {
+    use vmm_engine::mqtt::ConnectReturnCode::{Accepted, NotAuthorized};
+    let Some(_) = secure::require() else { return };
+    let t = tag();
+    let id = format!("alice:{t}");
+    let answer = |id: String, user: &'static str, password: &'static str| async move {
+        tokio::time::timeout(STEP, ws_connack(&id, user, password)).await.expect("a CONNACK in time")
+    };
+    assert_eq!(answer(id.clone(), ALICE.0, "wrong").await, NotAuthorized, "a wrong password");
+    assert_eq!(answer(id.clone(), MALLORY.0, MALLORY.1).await, NotAuthorized, "mallory as alice");
+    assert_eq!(answer(id, ALICE.0, ALICE.1).await, Accepted, "the control: alice");
+}
