@@ -13,6 +13,7 @@ use vmm_bridge::Config;
 use vmm_engine::native::{Client, ClientOptions};
 
 pub mod raw;
+pub mod secure;
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
