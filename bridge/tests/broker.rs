@@ -490,3 +490,36 @@ async fn the_websockets_listener_checks_passwords_and_client_ids_too() {
     assert_eq!(answer(id.clone(), MALLORY.0, MALLORY.1).await, NotAuthorized, "mallory as alice");
     assert_eq!(answer(id, ALICE.0, ALICE.1).await, Accepted, "the control: alice");
 }
+
+/// The anonymous development listener (`VMM_MQTT_PORT`, else 1883): a broker of its own.
+fn anonymous_port() -> u16 {
+    std::env::var("VMM_MQTT_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(1883)
+}
+
+#[tokio::test]
+async fn nothing_published_on_the_anonymous_broker_reaches_the_secure_profile() {
+    let Some(_) = secure::require() else { return };
+    let t = tag();
+    let mut bridge = bridge_user(&format!("vmm-bridge:{t}")).await;
+    bridge.subscribe(&[&format!("{t}/v1/req/+/+")]).await;
+    // Anyone may connect to the anonymous listener and publish as bob there: QoS 1, acknowledged.
+    let mut options = MqttOptions::new(format!("bob:{t}"), secure::HOST, anonymous_port());
+    options.set_clean_session(true);
+    let (anonymous, mut eventloop) = AsyncClient::new(options, 10);
+    anonymous.publish(format!("{t}/v1/req/bob/tasks"), QoS::AtLeastOnce, false, "forged").await.unwrap();
+    tokio::time::timeout(STEP, async {
+        loop {
+            if let Event::Incoming(Incoming::PubAck(_)) = eventloop.poll().await.expect("the anonymous broker") {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the anonymous broker acknowledged the forged request");
+    // The control: alice's own request, published after it, reaches the bridge alone.
+    let mut alice = connect(&format!("alice:{t}"), ALICE.0, ALICE.1).await;
+    let own = format!("{t}/v1/req/alice/tasks");
+    alice.publish(&own, &own, false).await;
+    let got = bridge.until(&own).await;
+    assert_eq!(topics(&got), [own.as_str()], "the bridge got only alice's request");
+}
