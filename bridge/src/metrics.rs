@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The request outcomes counted under their own label; any other goes to `other`.
-const OUTCOMES: [&str; 11] = [
+const OUTCOMES: [&str; 12] = [
     "applied",
     "duplicate",
     "malformed",
@@ -21,6 +21,7 @@ const OUTCOMES: [&str; 11] = [
     "conflict",
     "not_found",
     "refused",
+    "rid_reused",
     "internal",
 ];
 
