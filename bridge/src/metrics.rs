@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::admission::Reason;
 
 /// The request outcomes counted under their own label; any other goes to `other`.
-const OUTCOMES: [&str; 11] = [
+const OUTCOMES: [&str; 12] = [
     "applied",
     "duplicate",
     "malformed",
@@ -23,6 +23,7 @@ const OUTCOMES: [&str; 11] = [
     "conflict",
     "not_found",
     "refused",
+    "rid_reused",
     "internal",
 ];
 

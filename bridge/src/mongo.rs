@@ -9,7 +9,8 @@
 //!   the database cannot store is refused right there, before anything is recorded. It also
 //!   says which bridge process recorded it (`by`) and when (`at`), for crash recovery.
 //! - `vmm_tombstones` (`collection|key` → version of the deleted object), `vmm_rejects`
-//!   (`client|rid` → the reject sent), `vmm_bridges` (one heartbeat per running bridge).
+//!   (`client|rid` → the reject sent), `vmm_rids` (`client|rid` → the fingerprint of the request
+//!   that first used it, §9), `vmm_bridges` (one heartbeat per running bridge).
 //!
 //! No secondary index is needed: on FerretDB only an exact `_id` filter and an insert stay cheap
 //! as collections grow (docs/BENCHMARKS.md).
@@ -37,6 +38,8 @@ pub(crate) struct MongoStorage {
     /// Event inserts, grouped (`group.rs`).
     inserts: GroupInsert,
     rejects: Collection<BsonDocument>,
+    /// Rid claims: one insert per request (§9).
+    rids: Collection<BsonDocument>,
     tombstones: Collection<BsonDocument>,
     /// This process's id, written into every event it records.
     instance: String,
@@ -129,6 +132,7 @@ impl MongoStorage {
             inserts: GroupInsert::start(db.collection("vmm_events"), metrics.clone()),
             events: db.collection("vmm_events"),
             rejects: db.collection("vmm_rejects"),
+            rids: db.collection("vmm_rids"),
             tombstones: db.collection("vmm_tombstones"),
             db,
             instance,
@@ -316,6 +320,27 @@ impl Storage for MongoStorage {
                 }
                 Failure::Refused(why) | Failure::Unavailable(why) => Err(StorageError::Unavailable(why)),
             },
+        }
+    }
+
+    async fn claim_rid(&self, client: &str, rid: &str, fingerprint: &str) -> StorageResult<Option<String>> {
+        let key = format!("{client}|{rid}");
+        let claim = doc! {"_id": &key, "fp": fingerprint, "at": bson::DateTime::now()};
+        self.op("rid_insert");
+        let e = match self.rids.insert_one(claim).await {
+            Ok(_) => return Ok(None),
+            Err(e) => e,
+        };
+        match classify(&e) {
+            Failure::Duplicate => {
+                self.op("rid_find");
+                let prior = self.rids.find_one(doc! {"_id": &key}).await.map_err(unavailable)?;
+                match prior.as_ref().and_then(|d| d.get_str("fp").ok()) {
+                    Some(fp) => Ok(Some(fp.to_string())),
+                    None => Err(corrupt(format!("rid claim {key} has no fingerprint"))),
+                }
+            }
+            Failure::Refused(why) | Failure::Unavailable(why) => Err(StorageError::Unavailable(why)),
         }
     }
 

@@ -26,6 +26,8 @@ pub enum Code {
     /// The database refused to store the result (a value or a constraint it does not accept);
     /// nothing was applied.
     Refused,
+    /// The request id was used before for a different request (§9); nothing was applied.
+    RidReused,
     /// The bridge could not decide; nothing was applied; retry with the same request id.
     Internal,
     /// Local only: the request waited behind one that was rejected.
@@ -39,7 +41,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order of §13.2.
-    pub const ALL: [Code; 12] = [
+    pub const ALL: [Code; 13] = [
         Code::Malformed,
         Code::TooLarge,
         Code::InvalidDocument,
@@ -48,6 +50,7 @@ impl Code {
         Code::Conflict,
         Code::NotFound,
         Code::Refused,
+        Code::RidReused,
         Code::Internal,
         Code::Aborted,
         Code::Timeout,
@@ -71,6 +74,7 @@ impl Code {
             Code::Conflict => "conflict",
             Code::NotFound => "not_found",
             Code::Refused => "refused",
+            Code::RidReused => "rid_reused",
             Code::Internal => "internal",
             Code::Aborted => "aborted",
             Code::Timeout => "timeout",

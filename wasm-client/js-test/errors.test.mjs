@@ -11,6 +11,7 @@ test('errorFor picks the class of each code and instanceof works', () => {
     too_large: 'ValidationError',
     invalid_document: 'ValidationError',
     invalid_update: 'ValidationError',
+    rid_reused: 'ValidationError',
     forbidden: 'PermissionError',
     not_found: 'NotFoundError',
     timeout: 'TimeoutError',

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'conflict'
   | 'not_found'
   | 'refused'
+  | 'rid_reused'
   | 'internal'
   | 'aborted'
   | 'cancelled'
@@ -46,9 +47,9 @@ export class ConflictError extends VmmError {
   readonly code: 'conflict';
   readonly current?: number;
 }
-/** `malformed`, `too_large`, `invalid_document` or `invalid_update`. */
+/** `malformed`, `too_large`, `invalid_document`, `invalid_update`, `refused` or `rid_reused`. */
 export class ValidationError extends VmmError {
-  readonly code: 'malformed' | 'too_large' | 'invalid_document' | 'invalid_update';
+  readonly code: 'malformed' | 'too_large' | 'invalid_document' | 'invalid_update' | 'refused' | 'rid_reused';
 }
 /** `forbidden`. */
 export class PermissionError extends VmmError {

@@ -33,7 +33,7 @@ export class ConflictError extends VmmError {
   static defaultCode = 'conflict';
 }
 
-/** `malformed`, `too_large`, `invalid_document`, `invalid_update`: fix the request, do not retry it. */
+/** `malformed`, `too_large`, `invalid_document`, `invalid_update`, `refused`, `rid_reused`: fix the request, do not retry it. */
 export class ValidationError extends VmmError {
   static defaultCode = 'malformed';
 }
@@ -117,6 +117,7 @@ const CLASS_OF_CODE = {
   invalid_document: ValidationError,
   invalid_update: ValidationError,
   refused: ValidationError,
+  rid_reused: ValidationError,
   forbidden: PermissionError,
   not_found: NotFoundError,
   timeout: TimeoutError,

@@ -22,6 +22,8 @@ struct Inner {
     /// (collection, id key) → version → event.
     log: HashMap<(String, String), BTreeMap<u64, LoggedEvent>>,
     rejects: HashMap<(String, String), Reject>,
+    /// (client, rid) → the fingerprint of the request that first used it.
+    rids: HashMap<(String, String), String>,
     /// Every event recorded and not voided, in the order recorded, whatever the log has pruned.
     recorded: Vec<Event>,
     /// How many of an object's latest events the log keeps (`None`: all).
@@ -75,7 +77,7 @@ impl MemoryStorage {
     }
 
     /// Operations done so far, by name (`object`, `event`, `record`, `void`, `write`,
-    /// `record_reject`, `page`).
+    /// `record_reject`, `claim_rid`, `page`).
     pub fn operations(&self) -> BTreeMap<&'static str, u64> {
         self.lock().ops.clone()
     }
@@ -203,6 +205,16 @@ impl Storage for MemoryStorage {
             return Ok(Some(prior.clone()));
         }
         inner.rejects.insert(key, reject.clone());
+        Ok(None)
+    }
+
+    async fn claim_rid(&self, client: &str, rid: &str, fingerprint: &str) -> StorageResult<Option<String>> {
+        let mut inner = self.op("claim_rid")?;
+        let key = (client.to_string(), rid.to_string());
+        if let Some(prior) = inner.rids.get(&key) {
+            return Ok(Some(prior.clone()));
+        }
+        inner.rids.insert(key, fingerprint.to_string());
         Ok(None)
     }
 

@@ -42,7 +42,15 @@ impl<S: Storage> Bridge<S> {
             return self.refuse(client, violation(v));
         }
         let mut handled = Handled::new("applied");
-        match self.apply(now, client, &request, &mut handled.effects).await {
+        let claimed = self.claim(client, &request).await;
+        if let Ok(Some(v)) = claimed {
+            return self.refuse(client, violation(v));
+        }
+        let applied = match claimed {
+            Ok(_) => self.apply(now, client, &request, &mut handled.effects).await,
+            Err(e) => Err(e),
+        };
+        match applied {
             Ok(outcome) => handled.outcome = outcome,
             Err(e) => {
                 // Not an outcome (§9): not recorded; the requester sends the request again.
@@ -53,6 +61,21 @@ impl<S: Storage> Bridge<S> {
             }
         }
         handled
+    }
+
+    /// Step 3 of §6.2 begins here: the request's (`client`, `rid`) is claimed with its
+    /// fingerprint. A `rid` claimed by a different request is refused `rid_reused` (§9), without
+    /// recording it: the `rid`'s outcome stays the first request's, which a copy of that one still
+    /// gets. `Ok(None)`: a new rid, or a copy of the request that claimed it.
+    async fn claim(&self, client: &str, request: &Request) -> StorageResult<Option<Violation>> {
+        let fingerprint = request.fingerprint();
+        Ok(match self.storage.claim_rid(client, &request.rid, &fingerprint).await? {
+            Some(prior) if prior != fingerprint => Some(Violation::new(
+                Code::RidReused,
+                format!("rid {:?} was used before for a different request; nothing was applied", request.rid),
+            )),
+            _ => None,
+        })
     }
 
     /// A request on a topic whose client is readable but whose collection level is not: refused

@@ -111,6 +111,16 @@ pub trait Storage: Send + Sync {
         reject: &Reject,
     ) -> impl Future<Output = StorageResult<Option<Reject>>> + Send;
 
+    /// Claims (`client`, `rid`) for the request with this `fingerprint` (§9): records the pair
+    /// unless it is recorded already, and then returns the fingerprint it was first claimed with
+    /// (`None`: claimed now). One point operation, an insert by the unique key `client|rid`.
+    fn claim_rid(
+        &self,
+        client: &str,
+        rid: &str,
+        fingerprint: &str,
+    ) -> impl Future<Output = StorageResult<Option<String>>> + Send;
+
     /// Up to `limit` live objects of `collection` after `after` (exclusive), in the collection's
     /// `_id` order (integers, then strings, then ObjectIds).
     fn page(
@@ -149,6 +159,14 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
         reject: &Reject,
     ) -> impl Future<Output = StorageResult<Option<Reject>>> + Send {
         (**self).record_reject(client, reject)
+    }
+    fn claim_rid(
+        &self,
+        client: &str,
+        rid: &str,
+        fingerprint: &str,
+    ) -> impl Future<Output = StorageResult<Option<String>>> + Send {
+        (**self).claim_rid(client, rid, fingerprint)
     }
     fn page(
         &self,

@@ -85,13 +85,29 @@ fn an_insert_is_recorded_written_and_published_once() {
 }
 
 #[test]
-fn an_update_on_a_cached_object_costs_two_storage_operations() {
+fn an_update_on_a_cached_object_costs_three_storage_operations() {
     let (b, s) = bridge();
     request(&b, "alice", insert("r1", "t1", json!({"n": 1})));
     let before = total_ops(&s);
     let h = request(&b, "alice", set("r2", "t1", 1, "n", 2));
     assert_eq!(h.outcome, "applied");
-    assert_eq!(total_ops(&s) - before, 2, "record and write: {:?}", s.operations());
+    assert_eq!(total_ops(&s) - before, 3, "claim the rid, record and write: {:?}", s.operations());
+}
+
+#[test]
+fn a_rid_reused_for_a_different_request_is_refused_and_applies_nothing() {
+    let (b, s) = bridge();
+    request(&b, "alice", insert("r1", "t1", json!({"n": 1})));
+    let h = request(&b, "alice", json!({"rid": "r1", "id": "t1", "base": 1, "op": "delete"}));
+    assert_eq!((h.outcome, reject_code(&h)), ("rid_reused", Some(Code::RidReused)));
+    assert!(published(&h).is_empty());
+    assert_eq!(s.live("c").len(), 1, "not deleted");
+    // The first request's copy still gets its outcome, and the rid stays reused for others.
+    let copy = request(&b, "alice", insert("r1", "t1", json!({"n": 1})));
+    assert_eq!(copy.outcome, "duplicate");
+    let again = request(&b, "alice", json!({"rid": "r1", "id": "t1", "base": 1, "op": "delete"}));
+    assert_eq!(reject_code(&again), Some(Code::RidReused));
+    assert_eq!(s.recorded().len(), 1);
 }
 
 #[test]

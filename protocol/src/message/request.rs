@@ -105,6 +105,26 @@ impl Request {
         Value::Object(m)
     }
 
+    /// What the request asks for, apart from its `rid`, as 32 hex digits: a hash of its canonical
+    /// form (collection, id, base, op, doc or update, policy). Two requests with the same `rid`
+    /// and different fingerprints are a reused `rid` (§9).
+    ///
+    /// FNV-1a, 128 bits: stable across versions and platforms (bridges of different builds share
+    /// one registry), and no dependency. It is not a security boundary: only the owner of a `rid`
+    /// can send a request under it (§2.3), so a crafted collision only fools its own author.
+    pub fn fingerprint(&self) -> String {
+        let Value::Object(mut m) = self.to_value() else { unreachable!("a request is an object") };
+        m.shift_remove("rid");
+        let bytes = serde_json::to_vec(&m).unwrap_or_default();
+        const PRIME: u128 = 0x0000000001000000000000000000013B;
+        let mut hash: u128 = 0x6c62272e07bb014262b821756295c58d;
+        for b in bytes {
+            hash ^= u128::from(b);
+            hash = hash.wrapping_mul(PRIME);
+        }
+        format!("{hash:032x}")
+    }
+
     /// Checks that the request arrived on a topic of its own collection (§2.2).
     pub fn check_topic_collection(&self, topic_collection: &str) -> Result<()> {
         if self.collection != topic_collection {
@@ -115,5 +135,36 @@ impl Request {
             .at("collection"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Request {
+        Request::parse(text.as_bytes(), &Limits::default()).unwrap()
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_the_rid_and_spelling_but_not_what_is_asked() {
+        let update = parse(
+            r#"{"type":"request","rid":"r1","collection":"c","id":"t1","base":1,"op":"update","update":{"$set":{"n":1}}}"#,
+        );
+        let same = parse(
+            r#"{"rid":"r2","type":"request","collection":"c","id":"t1","base":1,"op":"update","update":{"$set":{"n":{"$numberInt":"1"}}},"policy":"strict"}"#,
+        );
+        assert_eq!(update.fingerprint(), same.fingerprint());
+        assert_eq!(update.fingerprint().len(), 32);
+        for other in [
+            r#"{"type":"request","rid":"r1","collection":"c","id":"t1","base":1,"op":"delete"}"#,
+            r#"{"type":"request","rid":"r1","collection":"c","id":"t1","base":2,"op":"update","update":{"$set":{"n":1}}}"#,
+            r#"{"type":"request","rid":"r1","collection":"c","id":"t2","base":1,"op":"update","update":{"$set":{"n":1}}}"#,
+            r#"{"type":"request","rid":"r1","collection":"d","id":"t1","base":1,"op":"update","update":{"$set":{"n":1}}}"#,
+            r#"{"type":"request","rid":"r1","collection":"c","id":"t1","base":1,"op":"update","update":{"$set":{"n":2}}}"#,
+            r#"{"type":"request","rid":"r1","collection":"c","id":"t1","base":1,"op":"update","update":{"$set":{"n":1}},"policy":"merge"}"#,
+        ] {
+            assert_ne!(update.fingerprint(), parse(other).fingerprint(), "{other}");
+        }
     }
 }

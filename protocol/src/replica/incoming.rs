@@ -215,7 +215,14 @@ impl Replica {
         }
         let key = event.id.key();
         let Some(entry) = self.objects.get_mut(&event.collection).and_then(|m| m.get_mut(&key)) else { return };
-        let is_head = entry.pending.first().is_some_and(|p| p.rid == event.rid && p.flight.is_some());
+        // The event of this very change: our rid on this object (the entry is the event's
+        // collection and id) and the same operation. An event of ours with the rid but another
+        // op is a different request that reused the rid (§9): merged like anyone's, it confirms
+        // nothing, and the change's own outcome (a `rid_reused` reject) settles it.
+        let is_head = entry
+            .pending
+            .first()
+            .is_some_and(|p| p.rid == event.rid && p.change.op() == event.change.op() && p.flight.is_some());
         if !is_head || event.version > entry.version {
             return;
         }

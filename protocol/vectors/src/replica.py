@@ -311,6 +311,33 @@ case("a change of an object the replica does not follow waits for its event subs
     {"sent": [{"topic": REQ, "message": request("~r2", 0, "insert", doc=T1())}]},
 ])
 
+case("an event with the rid of a pending change but another op confirms nothing; the change's rid_reused reject rolls it back", loaded([state("t1", 1, T1(n=0))]) + [
+    {"request": {"collection": C, "op": {"op": "update", "id": "t1", "update": {"$set": {"n": 1}}}}, "bind": "~r1"},
+    {"sent": [{"topic": REQ, "message": request("~r1", 1, "update", update={"$set": {"n": 1}})}]},
+    {"receive": {"topic": evt_topic("s:t1"), "message": event(1, "delete", client="alice", rid="~r1")}},
+    {"outcomes": []},
+    {"meta": {"collection": C, "id": "t1", "version": 2, "pending": 1}},
+    {"receive": {"topic": REPLY, "message": {"type": "reject", "rid": "~r1", "collection": C, "id": "t1", "code": "rid_reused", "message": "rid used before"}}},
+    {"outcomes": [{"rolled_back": "~r1", "code": "rid_reused", "current": None}]},
+    {"meta": {"collection": C, "id": "t1", "version": 2, "pending": 0}},
+    {"view": {"collection": C, "id": "t1", "doc": None}},
+])
+
+case("an ids load whose states take several pages asks for each next page with the same ids", [
+    {"now": 0},
+    {"watch_object": {"collection": N, "id": "n1"}},
+    {"watch_object": {"collection": N, "id": "n2"}},
+    {"connect": True},
+    {"sent": [{"topic": "vmm/v1/load/alice/notes", "message": {"type": "load", "lid": "~l1", "collection": N, "ids": ["n1", "n2"]}}]},
+    {"receive": {"topic": REPLY, "message": {"type": "snapshot", "lid": "~l1", "collection": N, "objects": [state("n1", 3, {"_id": "n1"})], "next": "i:1"}}},
+    {"status": "resyncing"},
+    {"sent": [{"topic": "vmm/v1/load/alice/notes", "message": {"type": "load", "lid": "~l2", "collection": N, "ids": ["n1", "n2"], "after": "i:1"}}]},
+    {"receive": {"topic": REPLY, "message": {"type": "snapshot", "lid": "~l2", "collection": N, "objects": [state("n2", 5, {"_id": "n2"})], "next": None}}},
+    {"status": "online"},
+    {"meta": {"collection": N, "id": "n1", "version": 3, "pending": 0}},
+    {"meta": {"collection": N, "id": "n2", "version": 5, "pending": 0}},
+])
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "replica.json")
 with open(out, "w") as f:
     json.dump({
