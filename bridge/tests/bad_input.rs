@@ -43,6 +43,23 @@ async fn bad_requests_get_precise_rejects_write_nothing_and_the_bridge_keeps_ser
         ("empty key", request("r8", json!({"op": "insert", "doc": {"": 1}})), "invalid_document"),
         ("dotted key", request("r9", json!({"op": "insert", "doc": {"a.b": 1}})), "invalid_document"),
         ("deep nesting", request("r10", json!({"op": "insert", "doc": deep})), "invalid_document"),
+        // Strict JSON (PROTOCOL §4): a key given twice is malformed wherever it is, never "the
+        // last one wins" (other parsers keep the first: the bridge and a consumer would disagree).
+        (
+            "op given twice",
+            br#"{"type":"request","rid":"d1","collection":"tasks","id":"t1","base":0,"op":"insert","doc":{},"op":"delete"}"#.to_vec(),
+            "malformed",
+        ),
+        (
+            "rid given twice",
+            br#"{"type":"request","rid":"d2","rid":"d3","collection":"tasks","id":"t1","base":0,"op":"delete"}"#.to_vec(),
+            "malformed",
+        ),
+        (
+            "a document key given twice",
+            br#"{"type":"request","rid":"d4","collection":"tasks","id":"t1","base":0,"op":"insert","doc":{"role":"user","role":"admin"}}"#.to_vec(),
+            "malformed",
+        ),
     ];
     for (what, payload, code) in cases {
         let got = raw_exchange(&world, "mallory", "tasks", vec![payload], 1).await;
@@ -63,6 +80,18 @@ async fn bad_requests_get_precise_rejects_write_nothing_and_the_bridge_keeps_ser
     let lying = request("r12", json!({"op": "delete"}));
     let got = raw_exchange(&world, "mallory", "notes", vec![lying], 1).await;
     assert_eq!(got[0].1["code"], "malformed");
+
+    // Collection names no driver can address (PROTOCOL §3.4), on a topic level of their own.
+    for (n, name) in ["a..b", "x.", "vmm_events"].into_iter().enumerate() {
+        let rid = format!("c{n}");
+        let bad = serde_json::to_vec(
+            &json!({"type": "request", "rid": rid, "collection": name, "id": "t1", "base": 0, "op": "delete"}),
+        )
+        .unwrap();
+        let got = raw_exchange(&world, "mallory", name, vec![bad], 1).await;
+        assert_eq!(got[0].1["type"], "reject", "{name}: {:?}", got);
+        assert_eq!(got[0].1["code"], "malformed", "{name}: {:?}", got);
+    }
 
     assert!(world.events().await.is_empty(), "nothing was recorded");
     assert!(world.stored("tasks").await.is_empty(), "nothing was written");
