@@ -46,6 +46,8 @@ pub(crate) struct MongoStorage {
     metrics: Arc<Metrics>,
     /// Whether the database stores Decimal128 (FerretDB 1.24 does not; found out at open).
     decimal: bool,
+    /// Whether the database stores arrays inside arrays (FerretDB 1.24 does not).
+    nested_arrays: bool,
     /// Limits for reading what is stored: generous, since it was checked on the way in.
     read_limits: Limits,
     /// `VMM_FAILPOINT=after-event`: die once an event is recorded, before its object is written.
@@ -117,16 +119,29 @@ impl MongoStorage {
     pub(crate) async fn open(db: Database, instance: String, metrics: Arc<Metrics>) -> crate::Result<MongoStorage> {
         db.run_command(doc! {"ping": 1}).await?;
         let probe: Collection<BsonDocument> = db.collection("vmm_probe");
+        // The values of PROTOCOL.md §3.1 a MongoDB-compatible database may lack (§3.6): probed once
+        // at start-up, so that a request carrying one is refused before anything is written.
+        let stores = |d: BsonDocument| {
+            let probe = probe.clone();
+            async move {
+                let id = d.get_str("_id").unwrap_or_default().to_string();
+                probe.replace_one(doc! {"_id": id}, d).upsert(true).await.is_ok()
+            }
+        };
         let decimal = match "1.5".parse::<bson::Decimal128>() {
-            Ok(d) => probe
-                .replace_one(doc! {"_id": "decimal128"}, doc! {"_id": "decimal128", "d": d})
-                .upsert(true)
-                .await
-                .is_ok(),
+            Ok(d) => stores(doc! {"_id": "decimal128", "d": d}).await,
             Err(_) => false,
         };
-        if !decimal {
-            tracing::info!("the database does not store Decimal128: requests carrying one are refused");
+        let nested_arrays = stores(doc! {"_id": "nested-arrays", "a": [[1, 2], [3]]}).await;
+        let lacking: Vec<&str> = [(!decimal, "Decimal128 values"), (!nested_arrays, "arrays inside arrays")]
+            .into_iter()
+            .filter_map(|(lacks, what)| lacks.then_some(what))
+            .collect();
+        if !lacking.is_empty() {
+            tracing::warn!(
+                lacking = %lacking.join(", "),
+                "the database cannot store every value of the protocol (PROTOCOL.md §3.6): requests carrying these are rejected `refused`, nothing written"
+            );
         }
         Ok(MongoStorage {
             inserts: GroupInsert::start(db.collection("vmm_events"), metrics.clone()),
@@ -138,6 +153,7 @@ impl MongoStorage {
             instance,
             metrics,
             decimal,
+            nested_arrays,
             read_limits: Limits { max_payload: usize::MAX, max_document: usize::MAX, max_depth: 100 },
             die_after_record: std::env::var("VMM_FAILPOINT").is_ok_and(|f| f == "after-event"),
         })
@@ -155,6 +171,9 @@ impl MongoStorage {
     fn to_bson(&self, doc: &vmm_protocol::Document) -> StorageResult<BsonDocument> {
         if !self.decimal && has_decimal(&Value::Object(doc.clone())) {
             return Err(StorageError::Refused("this database does not store Decimal128 values".into()));
+        }
+        if !self.nested_arrays && has_nested_array(&Value::Object(doc.clone()), false) {
+            return Err(StorageError::Refused("this database does not store arrays inside arrays".into()));
         }
         match Bson::try_from(Value::Object(doc.clone())) {
             Ok(Bson::Document(d)) => Ok(d),
@@ -213,6 +232,15 @@ fn has_decimal(v: &Value) -> bool {
     match v {
         Value::Object(m) => m.contains_key("$numberDecimal") || m.values().any(has_decimal),
         Value::Array(a) => a.iter().any(has_decimal),
+        _ => false,
+    }
+}
+
+/// Whether a value holds an array directly inside an array anywhere (`inside`: `v` is an element).
+fn has_nested_array(v: &Value, inside: bool) -> bool {
+    match v {
+        Value::Object(m) => m.values().any(|v| has_nested_array(v, false)),
+        Value::Array(a) => inside || a.iter().any(|v| has_nested_array(v, true)),
         _ => false,
     }
 }
@@ -400,5 +428,14 @@ mod tests {
         let key = event_key("tasks", "s:a|b", 42);
         assert_eq!(parse_event_key(&key), Some(("tasks", "s:a|b", 42)));
         assert_eq!(parse_event_key("tasks|s:a"), None);
+    }
+
+    #[test]
+    fn an_array_directly_inside_an_array_is_found_at_any_depth() {
+        let nested = |v: serde_json::Value| has_nested_array(&v, false);
+        assert!(nested(serde_json::json!({"a": [[1]]})));
+        assert!(nested(serde_json::json!({"a": {"b": [1, [2]]}})));
+        assert!(nested(serde_json::json!({"a": [{"b": [[]]}]})));
+        assert!(!nested(serde_json::json!({"a": [1, {"b": [2]}], "c": []})));
     }
 }
