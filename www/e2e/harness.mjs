@@ -235,7 +235,10 @@ export class Bridge {
     if (!existsSync(bridgeBin)) throw new Error(`${bridgeBin} does not exist: cargo build --locked -p vmm-bridge`);
     const p = this.prefix;
     const httpPort = await freePort();
-    const args = ['--prefix', p, '--database', this.database, '--bridge-id', `${p}-b`,
+    // Logged in, a client id is `<user>:…` (PROTOCOL.md §2.3); the broker refuses any other.
+    const user = this.args[this.args.indexOf('--mqtt-username') + 1];
+    const bridgeId = this.args.includes('--mqtt-username') ? `${user}:${p}-b` : `${p}-b`;
+    const args = ['--prefix', p, '--database', this.database, '--bridge-id', bridgeId,
       '--share-group', `${p}-g`, '--http-addr', `127.0.0.1:${httpPort}`, '--log', 'warn',
       '--mongodb-uri', mongoUri, ...(this.args.includes('--mqtt-url') ? [] : ['--mqtt-url', mqttUrl]), ...this.args];
     this.startedAt = Date.now();
