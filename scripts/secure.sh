@@ -70,8 +70,22 @@ make_leaf() {
   say "made $secure/$1.crt (CN=$2)"
 }
 
+# Debian's packages the secure profile needs, installed when missing: openssl (certificates,
+# passwords), gcc (the plugin), the broker plugin API's headers.
+install_secure_tools() {
+  local missing=()
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+  [[ -f /usr/include/mosquitto_broker.h ]] || missing+=(mosquitto-dev libmosquitto-dev)
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  say "installing ${missing[*]} from Debian's packages (the secure profile)"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 make_secure_files() {
-  command -v openssl >/dev/null || { say "openssl is needed for the secure profile"; return 1; }
+  install_secure_tools
   mkdir -p "$secure"
   chmod 700 "$secure"
   if [[ ! -f $secure/ca.crt || ! -f $secure/ca.key ]]; then
@@ -115,12 +129,7 @@ subjectAltName=IP:127.0.0.1,DNS:localhost"
 build_clientid_plugin() {
   local src="$root/services/vmm_clientid.c"
   [[ -f $plugin_so && ! $src -nt $plugin_so ]] && return 0
-  if [[ ! -f /usr/include/mosquitto_broker.h ]]; then
-    say "installing mosquitto-dev and libmosquitto-dev (headers of the broker plugin API)"
-    if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto-dev libmosquitto-dev >/dev/null
-  fi
+  install_secure_tools
   mkdir -p "$(dirname "$plugin_so")"
   gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$plugin_so.tmp" "$src"
   mv "$plugin_so.tmp" "$plugin_so"
