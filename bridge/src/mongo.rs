@@ -173,7 +173,9 @@ impl MongoStorage {
             return Err(StorageError::Refused("this database does not store Decimal128 values".into()));
         }
         if !self.nested_arrays && has_nested_array(&Value::Object(doc.clone()), false) {
-            return Err(StorageError::Refused("this database does not store arrays inside arrays".into()));
+            return Err(StorageError::Refused(
+                "this database does not store nested arrays (an array directly inside an array)".into(),
+            ));
         }
         match Bson::try_from(Value::Object(doc.clone())) {
             Ok(Bson::Document(d)) => Ok(d),
