@@ -21,7 +21,11 @@ test('A lost change names what was lost, why, and what the task is now', () => {
   assert.equal(lostText(lost('not_found', update({ title: 'x' })), undefined),
     'Lost: your rename of “Buy milk” to “x”, because the task was deleted meanwhile. The task is no longer on the board.');
   assert.equal(lostText(lost('invalid_document', { op: 'insert', id: 't', doc: { title: 'New' } }, undefined), undefined),
+    'Lost: your new task “New”, because the server does not accept the task as it is (m).');
+  assert.equal(lostText(lost('refused', { op: 'insert', id: 't', doc: { title: 'New' } }, undefined), undefined),
     'Lost: your new task “New”, because the server refused it (m).');
+  assert.equal(lostText(lost('forbidden', update({ title: 'x' })), now),
+    'Lost: your rename of “Buy milk” to “x”, because only the user who created the task may change it. Its title is “Buy oat milk”.');
   assert.equal(lostText(lost('cancelled', update({ done: true })), now),
     'Lost: your marking of “Buy milk” as done, because it was cancelled. It is done.');
 });
