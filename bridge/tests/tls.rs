@@ -3,13 +3,13 @@
 //! on 1884, over TLS on 8883, with a client certificate on 8884, MongoDB over TLS on 27019; and
 //! honest refusals: a wrong CA, a wrong password. Every test is bounded by [`WAIT`].
 //!
-//! The secure listeners apply the ACL of PROTOCOL §2.3, written for the prefix `vmm`: these tests
-//! use that prefix and a collection of their own (named after the test's world), and bridges
-//! without a share group, so that each bridge sees every request whatever other bridges run.
+//! The secure listeners apply the ACL of PROTOCOL §2.3 (for any prefix): these tests use the
+//! prefix `vmm` and a collection of their own (named after the test's world), and bridges without
+//! a share group, so that each bridge sees every request whatever other bridges run.
 
 mod common;
 
-use common::{World, WAIT};
+use common::{secure as profile, World, WAIT};
 use serde_json::json;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -19,34 +19,6 @@ use std::time::{Duration, Instant};
 use vmm_engine::native::{Client, ClientOptions};
 use vmm_engine::tls::TlsFiles;
 use vmm_engine::{ProblemKind, Status};
-
-/// The secure profile's files and ports (the same rules as `common::secure`, by helper "broker").
-mod profile {
-    use std::path::PathBuf;
-
-    /// `VMM_SECURE_DIR`, else `<repo>/.run/secure`; `None` only with `VMM_SKIP_SECURE=1`, and a
-    /// missing profile fails the test.
-    pub fn require() -> Option<PathBuf> {
-        if std::env::var("VMM_SKIP_SECURE").is_ok_and(|v| v == "1") {
-            eprintln!("VMM_SKIP_SECURE=1: skipping a test of the secure broker profile");
-            return None;
-        }
-        let dir = std::env::var_os("VMM_SECURE_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.run/secure"));
-        assert!(
-            dir.join("passwd").is_file(),
-            "the secure broker profile is not in {}: run `bash scripts/services.sh start`, or set \
-             VMM_SECURE_DIR to its files, or VMM_SKIP_SECURE=1",
-            dir.display()
-        );
-        Some(dir)
-    }
-
-    pub fn port(var: &str, default: u16) -> u16 {
-        std::env::var(var).ok().map_or(default, |p| p.parse().expect("a port"))
-    }
-}
 
 /// The profile's directory, its files by name, and its listeners' URLs.
 struct Secure(PathBuf);
@@ -61,23 +33,23 @@ impl Secure {
     }
 
     fn bridge_password(&self) -> String {
-        std::fs::read_to_string(self.file("vmm-bridge.password")).unwrap().trim().to_string()
+        profile::bridge_password()
     }
 
     fn password_url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", profile::port("VMM_SECURE_MQTT_PORT", 1884))
+        format!("mqtt://127.0.0.1:{}", profile::mqtt_port())
     }
 
     fn tls_url(&self) -> String {
-        format!("mqtts://127.0.0.1:{}", profile::port("VMM_MQTTS_PORT", 8883))
+        format!("mqtts://127.0.0.1:{}", profile::mqtts_port())
     }
 
     fn cert_url(&self) -> String {
-        format!("mqtts://127.0.0.1:{}", profile::port("VMM_MQTTS_CERT_PORT", 8884))
+        format!("mqtts://127.0.0.1:{}", profile::mqtts_cert_port())
     }
 
     fn mongo_tls_uri(&self) -> String {
-        let port = profile::port("VMM_MONGO_TLS_PORT", 27019);
+        let port = profile::mongo_tls_port();
         format!("mongodb://127.0.0.1:{port}/?tls=true&tlsCAFile={}", self.file("ca.crt"))
     }
 
