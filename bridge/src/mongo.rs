@@ -374,8 +374,14 @@ impl Storage for MongoStorage {
         }
     }
 
-    async fn page(&self, collection: &str, after: Option<&Id>, limit: usize) -> StorageResult<Vec<ObjectState>> {
-        crate::paging::page(self, collection, after, limit).await
+    async fn page(
+        &self,
+        collection: &str,
+        after: Option<&Id>,
+        limit: usize,
+        docs: bool,
+    ) -> StorageResult<Vec<ObjectState>> {
+        crate::paging::page(self, collection, after, limit, docs).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! One page of a collection load from MongoDB: live objects after a cursor, in `_id` order within
 //! each id type (integers, then strings, then ObjectIds, as MongoDB compares them). The one query
-//! of the bridge that is not a point operation: a load reads the collection by nature.
+//! of the bridge that is not a point operation: a load reads the collection by nature. A versions
+//! page (§12.4) asks the database for `_id` and version only.
 
 use crate::mongo::{MongoStorage, VERSION_FIELD};
 use futures_util::TryStreamExt;
@@ -15,6 +16,7 @@ pub(crate) async fn page(
     collection: &str,
     after: Option<&Id>,
     limit: usize,
+    docs: bool,
 ) -> StorageResult<Vec<ObjectState>> {
     let coll: Collection<BsonDocument> = storage.database().collection(collection);
     let unavailable = |e: mongodb::error::Error| StorageError::Unavailable(e.to_string());
@@ -29,7 +31,11 @@ pub(crate) async fn page(
         };
         storage.count("page_find");
         let want = (limit - states.len()) as i64;
-        let mut cursor = coll.find(doc! {"_id": lower}).sort(doc! {"_id": 1}).limit(want).await.map_err(unavailable)?;
+        let mut find = coll.find(doc! {"_id": lower}).sort(doc! {"_id": 1}).limit(want);
+        if !docs {
+            find = find.projection(doc! {"_id": 1, VERSION_FIELD: 1});
+        }
+        let mut cursor = find.await.map_err(unavailable)?;
         while let Some(mut doc) = cursor.try_next().await.map_err(unavailable)? {
             let Some(raw_id) = doc.get("_id").cloned() else { continue };
             let Ok(id) = Id::from_value(&raw_id.into_relaxed_extjson()) else { continue };
@@ -41,6 +47,13 @@ pub(crate) async fn page(
                 Some(Bson::Int32(v)) => v as u64,
                 _ => 1,
             };
+            if !docs {
+                states.push(ObjectState { id, version, doc: None });
+                if states.len() == limit {
+                    return Ok(states);
+                }
+                continue;
+            }
             let json = Bson::Document(doc).into_relaxed_extjson();
             let Ok(json) = stored_document(json, &id, storage.read_limits()) else {
                 tracing::warn!(%collection, %id, "skipping a document that is not a valid vmm document");

@@ -8,6 +8,8 @@ use proptest::prelude::*;
 use serde_json::json;
 use sim::{World, COLLECTION};
 use std::collections::HashSet;
+use vmm_protocol::message::ObjectState;
+use vmm_protocol::replica::{Config, Replica, Resync};
 use vmm_protocol::{Code, Id};
 
 #[derive(Debug, Clone)]
@@ -178,4 +180,51 @@ fn two_replicas_editing_the_same_object_converge() {
     let conflicts: usize =
         world.ledgers.iter().map(|l| l.rolled_back.values().filter(|c| **c == Code::Conflict).count()).sum();
     assert_eq!(conflicts, 1);
+}
+
+/// A replica restored from the states it kept (a mirror, a store that persists its data)
+/// resyncs by versions (§12.4): it ends equal to the bridge having fetched only what changed,
+/// and it drops what was deleted meanwhile.
+#[test]
+fn a_restored_replica_resyncing_by_versions_fetches_only_what_changed() {
+    let mut world = World::new(2, usize::MAX, 3);
+    world.connect(0);
+    world.connect(1);
+    world.settle();
+    for n in 0..7 {
+        world.request(0, json!({"op": "insert", "id": format!("o{n}"), "doc": {"n": n}}));
+    }
+    world.settle();
+    let kept: Vec<ObjectState> = world.replicas[1]
+        .list(COLLECTION)
+        .into_iter()
+        .map(|(id, doc)| {
+            let version = world.replicas[1].confirmed(COLLECTION, &id).unwrap().0;
+            ObjectState { id, version, doc: Some(doc) }
+        })
+        .collect();
+    assert_eq!(kept.len(), 7);
+
+    // While the copy is away: two changes, a deletion, a new object.
+    world.request(0, json!({"op": "update", "id": "o1", "update": {"$set": {"n": 10}}}));
+    world.request(0, json!({"op": "update", "id": "o4", "update": {"$inc": {"n": 1}}}));
+    world.request(0, json!({"op": "delete", "id": "o5"}));
+    world.request(0, json!({"op": "insert", "id": "o9", "doc": {"n": 9}}));
+    world.settle();
+
+    for (resync, fetched) in [(Resync::Versions, 3), (Resync::Documents, 7)] {
+        let mut config = Config::new("client1", "q1").unwrap();
+        config.resync = resync;
+        let mut copy = Replica::new(config);
+        assert_eq!(copy.restore(COLLECTION, kept.clone()), 7);
+        copy.watch_collection(world.now, COLLECTION).unwrap();
+        world.replicas[1] = copy;
+        world.connect(1);
+        world.settle();
+        assert_eq!(world.replica_state(1), world.bridge_state(), "{resync:?}: equal to the bridge");
+        let counts = world.replicas[1].load_counts();
+        assert_eq!(counts.states, fetched, "{resync:?}: states fetched");
+        let listed = if resync == Resync::Versions { 7 } else { 0 };
+        assert_eq!(counts.versions, listed, "{resync:?}: versions listed");
+    }
 }

@@ -118,6 +118,16 @@ impl Engine {
         })
     }
 
+    /// Takes confirmed states kept from an earlier run before the collection is watched
+    /// ([`Replica::restore`]); returns how many were newer than what the replica held.
+    pub fn restore(
+        &mut self,
+        collection: &str,
+        states: impl IntoIterator<Item = vmm_protocol::message::ObjectState>,
+    ) -> usize {
+        self.replica.restore(collection, states)
+    }
+
     /// The replica: the confirmed objects, the optimistic view, per-object metadata.
     pub fn replica(&self) -> &Replica {
         &self.replica

@@ -1,11 +1,12 @@
 //! How an engine connects and behaves.
 
-use vmm_protocol::replica::Config;
+use vmm_protocol::replica::{Config, Resync};
 use vmm_protocol::topic::Topics;
 use vmm_protocol::{Result, Violation};
 
 /// How an engine connects and behaves. Times are milliseconds of the shell's monotonic clock.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` prints the password as `***`.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
     /// The MQTT client id. Without a user name it is also the client's identity in topics; with
@@ -31,6 +32,26 @@ pub struct Options {
     pub resend_after: u64,
     /// Ask for a snapshot page again after this long (default 10 s).
     pub load_retry: u64,
+    /// How a collection the replica holds objects of is loaded again (default
+    /// [`Resync::Documents`]; [`Resync::Versions`] fetches only what differs, §12.4).
+    pub resync: Resync,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("client_id", &self.client_id)
+            .field("identity", &self.identity)
+            .field("id_prefix", &self.id_prefix)
+            .field("prefix", &self.prefix)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("keep_alive_secs", &self.keep_alive_secs)
+            .field("resend_after", &self.resend_after)
+            .field("load_retry", &self.load_retry)
+            .field("resync", &self.resync)
+            .finish()
+    }
 }
 
 impl Options {
@@ -46,6 +67,7 @@ impl Options {
             keep_alive_secs: 30,
             resend_after: 10_000,
             load_retry: 10_000,
+            resync: Resync::Documents,
         }
     }
 
@@ -59,9 +81,24 @@ impl Options {
         config.topics = Topics::new(&self.prefix)?;
         config.resend_after = self.resend_after;
         config.load_retry = self.load_retry;
+        config.resync = self.resync;
         if self.resend_after == 0 || self.load_retry == 0 {
             return Err(Violation::malformed("resend and load retry intervals must be positive"));
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Options;
+
+    #[test]
+    fn the_debug_of_options_hides_the_password() {
+        let mut options = Options::new("alice:tab", "s1");
+        options.username = Some("alice".into());
+        options.password = Some(b"alice-secret".to_vec());
+        let debug = format!("{options:?}");
+        assert!(!debug.contains("alice-secret") && !debug.contains("97, 108") && debug.contains("***"), "{debug}");
     }
 }

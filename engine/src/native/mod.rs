@@ -39,9 +39,10 @@ use crate::{Engine, Options, Output, Rollback, Status};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use vmm_protocol::message::Event;
-use vmm_protocol::replica::Replica;
+use vmm_protocol::message::ObjectState;
+use vmm_protocol::replica::{Replica, Resync};
 use vmm_protocol::topic::Topics;
 use vmm_protocol::{Code, Document, Id, Value, Violation};
 
@@ -75,6 +76,10 @@ pub struct ClientOptions {
     pub resend_after: Duration,
     /// MQTT keep-alive.
     pub keep_alive: Duration,
+    /// How a collection the replica holds objects of (after a reconnect, or after
+    /// [`Client::restore`]) is loaded again: every document (the default), or only what differs
+    /// by version ([`Resync::Versions`], PROTOCOL §12.4, a bridge of draft 6 or later).
+    pub resync: Resync,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -90,6 +95,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("load_retry", &self.load_retry)
             .field("resend_after", &self.resend_after)
             .field("keep_alive", &self.keep_alive)
+            .field("resync", &self.resync)
             .finish()
     }
 }
@@ -108,6 +114,7 @@ impl ClientOptions {
             load_retry: Duration::from_secs(10),
             resend_after: Duration::from_secs(10),
             keep_alive: Duration::from_secs(30),
+            resync: Resync::Documents,
         }
     }
 
@@ -125,6 +132,7 @@ impl ClientOptions {
         o.keep_alive_secs = self.keep_alive.as_secs().min(u64::from(u16::MAX)) as u16;
         o.load_retry = self.load_retry.as_millis() as u64;
         o.resend_after = self.resend_after.as_millis() as u64;
+        o.resync = self.resync;
         o
     }
 }
@@ -173,6 +181,8 @@ struct State {
     watchers: Vec<(String, oneshot::Sender<()>)>,
     /// Why the connection ended, when the engine said so; the connection task takes it.
     lost: Option<String>,
+    /// Who receives a copy of every output ([`Client::outputs`]).
+    listeners: Vec<mpsc::UnboundedSender<Output>>,
     closed: bool,
 }
 
@@ -200,6 +210,9 @@ impl Shared {
         let mut any = false;
         while let Some(output) = state.engine.poll_output() {
             any = true;
+            if !state.listeners.is_empty() {
+                state.listeners.retain(|tx| tx.send(output.clone()).is_ok());
+            }
             match output {
                 Output::Outcome { rid, result } => {
                     if let Some(tx) = state.waiting.remove(&rid) {
@@ -276,6 +289,7 @@ impl Client {
                 waiting: HashMap::new(),
                 watchers: Vec::new(),
                 lost: None,
+                listeners: Vec::new(),
                 closed: false,
             }),
             wake: Notify::new(),
@@ -285,6 +299,22 @@ impl Client {
         });
         tokio::spawn(connection::run(shared.clone(), target));
         Ok(Client { shared })
+    }
+
+    /// Takes confirmed states kept from an earlier run, before the collection is watched (see
+    /// [`Replica::restore`]); with [`ClientOptions::resync`] set to [`Resync::Versions`], the load
+    /// that follows fetches only the objects whose version differs. Returns how many were taken.
+    pub fn restore(&self, collection: &str, states: impl IntoIterator<Item = ObjectState>) -> usize {
+        self.shared.act(|state, _| state.engine.restore(collection, states))
+    }
+
+    /// A copy of every [`Output`] from now on (changed objects, loads, status), for an
+    /// application that keeps its own store in step: a consumer such as a mirror. Unbounded:
+    /// the receiver must keep up (or be dropped, which ends the copies).
+    pub fn outputs(&self) -> mpsc::UnboundedReceiver<Output> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared.lock().listeners.push(tx);
+        rx
     }
 
     /// Follows a collection: subscribes to its events, then loads it. Returns once subscribed;

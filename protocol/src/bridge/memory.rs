@@ -218,7 +218,13 @@ impl Storage for MemoryStorage {
         Ok(None)
     }
 
-    async fn page(&self, collection: &str, after: Option<&Id>, limit: usize) -> StorageResult<Vec<ObjectState>> {
+    async fn page(
+        &self,
+        collection: &str,
+        after: Option<&Id>,
+        limit: usize,
+        docs: bool,
+    ) -> StorageResult<Vec<ObjectState>> {
         let inner = self.op("page")?;
         let start = match after {
             Some(a) => std::ops::Bound::Excluded((collection.to_string(), order(a))),
@@ -230,7 +236,8 @@ impl Storage for MemoryStorage {
             .range((start, end))
             .take_while(|((c, _), _)| c == collection)
             .filter_map(|(_, (id, s))| {
-                Some(ObjectState { id: id.clone(), version: s.version, doc: Some(s.doc.clone()?) })
+                let doc = s.doc.as_ref()?;
+                Some(ObjectState { id: id.clone(), version: s.version, doc: docs.then(|| doc.clone()) })
             })
             .take(limit)
             .collect())

@@ -90,6 +90,8 @@ pub struct BridgeConfig {
     pub served: Served,
     /// Objects per page of a collection load without `limit` (§12).
     pub page_size: u32,
+    /// Entries per page of a versions load without `limit` (§12.4): an entry is some 60 bytes.
+    pub versions_page_size: u32,
     /// Most object states kept in the cache (0: no cache).
     pub cache_entries: usize,
     /// How long a cached state is used, in ms. Must stay far below the event retention.
@@ -105,6 +107,7 @@ impl Default for BridgeConfig {
             limits: Limits::default(),
             served: Served::All,
             page_size: DEFAULT_PAGE_SIZE,
+            versions_page_size: DEFAULT_VERSIONS_PAGE_SIZE,
             cache_entries: 10_000,
             cache_ttl_ms: 20_000,
             rules: Rules::default(),
@@ -114,6 +117,9 @@ impl Default for BridgeConfig {
 
 /// Objects per page of a collection load that names no `limit` (§12).
 pub const DEFAULT_PAGE_SIZE: u32 = 200;
+
+/// Entries per page of a versions load that names no `limit` (§12.4).
+pub const DEFAULT_VERSIONS_PAGE_SIZE: u32 = 1000;
 
 /// Something the shell must do.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 
 use super::storage::StorageResult;
 use super::{Bridge, Effect, Handled, Storage};
-use crate::message::{Event, Failure, Load, LoadScope, Message, ObjectState, Snapshot};
+use crate::message::{Event, Failure, Load, LoadScope, Message, ObjectState, ObjectVersion, Snapshot};
 use crate::{replay, value, Id};
 
 /// Most events a replay carries; a consumer further behind gets a snapshot. Consumers keep up to
@@ -94,17 +94,27 @@ impl<S: Storage> Bridge<S> {
                 self.ids_page(now, collection, &ids[start..], start, effects).await?
             }
             LoadScope::Collection { after } => {
-                let after = match after.as_deref().map(Id::from_key) {
-                    Some(Ok(id)) => Some(id),
-                    Some(Err(_)) => return Ok(None),
-                    None => None,
-                };
+                let Ok(after) = after.as_deref().map(Id::from_key).transpose() else { return Ok(None) };
                 let limit = load.limit.unwrap_or(self.config.page_size) as usize;
-                let found = self.storage.page(collection, after.as_ref(), limit + 1).await?;
+                let found = self.storage.page(collection, after.as_ref(), limit + 1, true).await?;
                 self.fit(found, limit)
             }
+            LoadScope::Versions { after } => {
+                let Ok(after) = after.as_deref().map(Id::from_key).transpose() else { return Ok(None) };
+                let limit = load.limit.unwrap_or(self.config.versions_page_size) as usize;
+                let found = self.storage.page(collection, after.as_ref(), limit + 1, false).await?;
+                let (versions, next) = self.fit_versions(found, limit);
+                let page = Snapshot {
+                    lid: load.lid.clone(),
+                    collection: collection.clone(),
+                    objects: Vec::new(),
+                    versions: Some(versions),
+                    next,
+                };
+                return Ok(Some(page));
+            }
         };
-        Ok(Some(Snapshot { lid: load.lid.clone(), collection: collection.clone(), objects, next }))
+        Ok(Some(Snapshot { lid: load.lid.clone(), collection: collection.clone(), objects, versions: None, next }))
     }
 
     /// The states of `ids` (which start at position `start` of the load's ids) that fit one
@@ -136,6 +146,25 @@ impl<S: Storage> Bridge<S> {
             states.push(state);
         }
         Ok((states, None))
+    }
+
+    /// [`Bridge::fit`] for a versions page: ids and versions only.
+    fn fit_versions(&self, found: Vec<ObjectState>, limit: usize) -> (Vec<ObjectVersion>, Option<String>) {
+        let budget = self.config.limits.max_payload.saturating_sub(ENVELOPE);
+        let total = found.len();
+        let mut used = 0;
+        let mut kept = Vec::with_capacity(total.min(limit));
+        for state in found {
+            let entry = ObjectVersion { id: state.id, version: state.version };
+            let size = value::serialized_len(&entry.to_value()) + 1;
+            if kept.len() == limit || (used + size > budget && !kept.is_empty()) {
+                break;
+            }
+            used += size;
+            kept.push(entry);
+        }
+        let next = (kept.len() < total).then(|| kept.last().map(|s| s.id.key())).flatten();
+        (kept, next)
     }
 
     /// Keeps at most `limit` objects and as many as fit the payload limit (at least one); the

@@ -122,12 +122,14 @@ pub trait Storage: Send + Sync {
     ) -> impl Future<Output = StorageResult<Option<String>>> + Send;
 
     /// Up to `limit` live objects of `collection` after `after` (exclusive), in the collection's
-    /// `_id` order (integers, then strings, then ObjectIds).
+    /// `_id` order (integers, then strings, then ObjectIds). With `docs` false the states carry
+    /// no document (`doc: None`, live all the same): a versions page (§12.4) reads less.
     fn page(
         &self,
         collection: &str,
         after: Option<&Id>,
         limit: usize,
+        docs: bool,
     ) -> impl Future<Output = StorageResult<Vec<ObjectState>>> + Send;
 }
 
@@ -173,7 +175,8 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
         collection: &str,
         after: Option<&Id>,
         limit: usize,
+        docs: bool,
     ) -> impl Future<Output = StorageResult<Vec<ObjectState>>> + Send {
-        (**self).page(collection, after, limit)
+        (**self).page(collection, after, limit, docs)
     }
 }

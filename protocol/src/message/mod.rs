@@ -18,7 +18,7 @@ pub use event::Event;
 pub use failure::{Failure, Replay, ReplayBody};
 pub use reject::Reject;
 pub use request::{Policy, Request};
-pub use snapshot::{Load, LoadScope, ObjectState, Snapshot};
+pub use snapshot::{Load, LoadScope, ObjectState, ObjectVersion, Snapshot};
 
 use crate::error::{Result, Violation};
 use crate::limits::Limits;

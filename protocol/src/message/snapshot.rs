@@ -49,11 +49,50 @@ impl ObjectState {
     }
 }
 
+/// An object's id and version without its document: an entry of a versions page (§4.7, §12.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    /// The object.
+    pub id: Id,
+    /// Its version (at least 1: a versions page lists live objects).
+    pub version: u64,
+}
+
+impl ObjectVersion {
+    fn read(value: Value) -> Result<ObjectVersion> {
+        let Value::Object(map) = value else {
+            return Err(Violation::malformed("a versions entry is a JSON object").at("versions"));
+        };
+        let mut f = Fields::new(map);
+        let id = f.id("id")?;
+        let version = f.version("version")?;
+        if version == 0 {
+            return Err(Violation::malformed("a versions page lists live objects: version is at least 1").at("version"));
+        }
+        f.finish()?;
+        Ok(ObjectVersion { id, version })
+    }
+
+    /// The entry as a JSON object.
+    pub fn to_value(&self) -> Value {
+        let mut m = Document::new();
+        m.insert("id".into(), self.id.to_value());
+        m.insert("version".into(), self.version.into());
+        Value::Object(m)
+    }
+}
+
 /// What a load asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadScope {
     /// The whole collection, from the start or after a cursor.
     Collection {
+        /// The `next` cursor of the previous page.
+        after: Option<String>,
+    },
+    /// The ids and versions of the collection's live objects, without their documents (§12.4):
+    /// a consumer that holds a copy compares them with its own and loads only what differs.
+    Versions {
         /// The `next` cursor of the previous page.
         after: Option<String>,
     },
@@ -106,6 +145,14 @@ impl Load {
         } else {
             None
         };
+        let versions = match f.opt_value("versions") {
+            None | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) => true,
+            Some(_) => return Err(Violation::malformed("\"versions\" is true or false").at("versions")),
+        };
+        if versions && ids.is_some() {
+            return Err(Violation::malformed("a load has \"ids\" or \"versions\", not both").at("versions"));
+        }
         let limit = match f.opt_u64("limit")? {
             None => None,
             Some(n) if (1..=u64::from(Limits::MAX_LOAD_LIMIT)).contains(&n) => Some(n as u32),
@@ -114,6 +161,7 @@ impl Load {
         f.finish()?;
         let scope = match ids {
             Some(ids) => LoadScope::Ids { ids, after },
+            None if versions => LoadScope::Versions { after },
             None => LoadScope::Collection { after },
         };
         Ok(Load { lid, collection, scope, limit })
@@ -127,6 +175,10 @@ impl Load {
         m.insert("collection".into(), self.collection.clone().into());
         let after = match &self.scope {
             LoadScope::Collection { after } => after,
+            LoadScope::Versions { after } => {
+                m.insert("versions".into(), true.into());
+                after
+            }
             LoadScope::Ids { ids, after } => {
                 m.insert("ids".into(), Value::Array(ids.iter().map(Id::to_value).collect()));
                 after
@@ -149,8 +201,10 @@ pub struct Snapshot {
     pub lid: String,
     /// The collection.
     pub collection: String,
-    /// The object states of this page.
+    /// The object states of this page (empty on a page of a versions load).
     pub objects: Vec<ObjectState>,
+    /// The page of a versions load (§12.4): ids and versions instead of `objects`.
+    pub versions: Option<Vec<ObjectVersion>>,
     /// The cursor of the next page; `None` when this page is the last.
     pub next: Option<String>,
 }
@@ -162,14 +216,24 @@ impl Snapshot {
         topic::check_token("lid", &lid)?;
         let collection = f.string("collection")?;
         topic::check_collection(&collection)?;
-        let objects =
-            f.array("objects")?.into_iter().map(|v| ObjectState::read(v, limits)).collect::<Result<Vec<_>>>()?;
+        // Exactly one of `objects` (a document load) and `versions` (a versions load).
+        let (objects, versions) = match (f.has("objects"), f.has("versions")) {
+            (true, false) => (
+                f.array("objects")?.into_iter().map(|v| ObjectState::read(v, limits)).collect::<Result<Vec<_>>>()?,
+                None,
+            ),
+            (false, true) => (
+                Vec::new(),
+                Some(f.array("versions")?.into_iter().map(ObjectVersion::read).collect::<Result<Vec<_>>>()?),
+            ),
+            _ => return Err(Violation::malformed("a snapshot has either \"objects\" or \"versions\"").at("objects")),
+        };
         let next = f.nullable_string("next")?;
         if let Some(n) = &next {
             check_cursor(n, "next")?;
         }
         f.finish()?;
-        Ok(Snapshot { lid, collection, objects, next })
+        Ok(Snapshot { lid, collection, objects, versions, next })
     }
 
     /// The page as a JSON object.
@@ -178,7 +242,10 @@ impl Snapshot {
         m.insert("type".into(), "snapshot".into());
         m.insert("lid".into(), self.lid.clone().into());
         m.insert("collection".into(), self.collection.clone().into());
-        m.insert("objects".into(), Value::Array(self.objects.iter().map(ObjectState::to_value).collect()));
+        match &self.versions {
+            Some(v) => m.insert("versions".into(), Value::Array(v.iter().map(ObjectVersion::to_value).collect())),
+            None => m.insert("objects".into(), Value::Array(self.objects.iter().map(ObjectState::to_value).collect())),
+        };
         m.insert("next".into(), self.next.clone().map_or(Value::Null, Value::String));
         Value::Object(m)
     }

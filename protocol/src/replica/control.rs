@@ -7,9 +7,25 @@ use super::timers::{self, When};
 use super::{Notice, Replica};
 use crate::error::Code;
 use crate::id::Id;
-use crate::message::Message;
+use crate::message::{Message, ObjectState};
 
 impl Replica {
+    /// Takes confirmed object states the application kept from an earlier run (a store that
+    /// persists its data, a MongoDB mirror), each one only if it is newer than what the replica
+    /// holds; returns how many it took. Call it before [`Replica::watch_collection`]: with
+    /// [`Resync::Versions`](super::Resync::Versions) the load that follows then fetches only the
+    /// objects whose version differs (§12.4). States are trusted as given: they must be states
+    /// this protocol produced (a version and the document at that version).
+    pub fn restore(&mut self, collection: &str, states: impl IntoIterator<Item = ObjectState>) -> usize {
+        let mut taken = 0;
+        for state in states {
+            if self.entry(collection, &state.id).take_state(state.version, state.doc) {
+                taken += 1;
+            }
+        }
+        taken
+    }
+
     /// Cancels this replica's pending changes of an object: each is rolled back at once with
     /// `cancelled`, in order, the one in flight included, and its request is not sent again.
     /// Returns their request ids. A change that was already sent may still be applied; its event

@@ -1,14 +1,14 @@
 //! What a replica does with what arrives: events, rejects, replays and snapshot pages, and the
 //! state changes they cause (merges, confirmations, rollbacks, the end of a load).
 
-use super::load::{LoadJob, LoadKind};
+use super::load::{LoadJob, LoadKind, VersionsResync};
 use super::object::{Judgement, ObjectEntry};
 use super::outgoing::{load_of, send};
 use super::pending::Pending;
 use super::{Notice, Replica, Status};
 use crate::error::Code;
 use crate::id::Id;
-use crate::message::{Event, Message, ObjectState, Reject, Replay, ReplayBody, Snapshot};
+use crate::message::{Event, Message, ObjectState, ObjectVersion, Reject, Replay, ReplayBody, Snapshot};
 
 impl Replica {
     /// Whether this replica follows an object (or has changes of its own pending on it).
@@ -100,27 +100,70 @@ impl Replica {
     }
 
     pub(super) fn on_snapshot(&mut self, now: u64, page: Snapshot) {
+        self.load_counts.states += page.objects.len() as u64;
+        self.load_counts.versions += page.versions.as_ref().map_or(0, Vec::len) as u64;
         let Some(mut job) = self.loads.remove(&page.lid) else {
             // An answer to a page already done: the states are still good to merge.
             let states = page.objects.into_iter().filter(|s| self.follows(&page.collection, &s.id.key())).collect();
             self.take_states(now, &page.collection, states);
             return;
         };
-        if let LoadKind::Collection { seen, .. } = &mut job.kind {
+        if let Some(versions) = &page.versions {
+            self.on_versions_page(&mut job, versions, page.next.clone());
+            return self.next_page(now, job);
+        }
+        if let LoadKind::Collection { seen, by_versions: None, .. } = &mut job.kind {
             seen.extend(page.objects.iter().map(|s| s.id.key()));
         }
         self.take_states(now, &page.collection, page.objects);
         match (&mut job.kind, page.next) {
-            (LoadKind::Collection { after, .. } | LoadKind::Ids { after, .. }, Some(next)) => {
-                *after = Some(next);
-                job.retry_at = now + self.config.load_retry;
-                let lid = self.fresh_id("l");
-                let load = load_of(&lid, &job);
-                send(&mut self.out, self.config.topics.load(&self.config.client, &job.collection), Message::Load(load));
-                self.loads.insert(lid, job);
-            }
-            _ => self.finish_load(now, job),
+            (
+                LoadKind::Collection { by_versions: Some(VersionsResync { fetching: Some((_, after)), .. }), .. }
+                | LoadKind::Ids { after, .. },
+                Some(next),
+            ) => *after = Some(next),
+            (LoadKind::Collection { by_versions: Some(v), .. }, None) => v.fetching = None,
+            (LoadKind::Collection { after, .. }, Some(next)) => *after = Some(next),
+            (_, None) => return self.finish_load(now, job),
         }
+        self.next_page(now, job);
+    }
+
+    /// A page of a versions listing (§12.4): every object listed newer than the copy's is wanted.
+    fn on_versions_page(&mut self, job: &mut LoadJob, versions: &[ObjectVersion], next: Option<String>) {
+        let LoadKind::Collection { after, seen, by_versions: Some(resync), .. } = &mut job.kind else { return };
+        let held = self.objects.get(&job.collection);
+        for entry in versions {
+            let key = entry.id.key();
+            let version = held.and_then(|m| m.get(&key)).map_or(0, |e| e.version);
+            if entry.version > version {
+                resync.wanted.push_back(entry.id.clone());
+            }
+            seen.insert(key);
+        }
+        match next {
+            Some(next) => *after = Some(next),
+            None => resync.listed = true,
+        }
+    }
+
+    /// Asks for the next page of a load, or finishes it: for a resync by versions, a fetch of at
+    /// most 100 wanted objects goes before the next listing page.
+    fn next_page(&mut self, now: u64, mut job: LoadJob) {
+        if let LoadKind::Collection { by_versions: Some(resync), .. } = &mut job.kind {
+            if resync.fetching.is_none() && !resync.wanted.is_empty() {
+                let n = resync.wanted.len().min(crate::limits::Limits::MAX_LOAD_IDS);
+                resync.fetching = Some((resync.wanted.drain(..n).collect(), None));
+            }
+            if resync.fetching.is_none() && resync.listed {
+                return self.finish_load(now, job);
+            }
+        }
+        job.retry_at = now + self.config.load_retry;
+        let lid = self.fresh_id("l");
+        let load = load_of(&lid, &job);
+        send(&mut self.out, self.config.topics.load(&self.config.client, &job.collection), Message::Load(load));
+        self.loads.insert(lid, job);
     }
 
     // ---- state changes ----

@@ -80,6 +80,21 @@ pub struct Config {
     pub load_retry: u64,
     /// How many early events to keep per object.
     pub max_early: usize,
+    /// How a collection this replica already holds objects of is loaded again (after a
+    /// reconnect, or after [`Replica::restore`]).
+    pub resync: Resync,
+}
+
+/// How a replica loads again a collection it holds objects of (§12.3, §12.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resync {
+    /// Load every document again (§12.1): one pass, any bridge of protocol v1.
+    #[default]
+    Documents,
+    /// List the versions of the live objects and fetch only the objects that differ (§12.4):
+    /// what travels is an id and a version per object plus what changed. Needs a bridge of
+    /// draft 6 or later.
+    Versions,
 }
 
 impl Config {
@@ -100,6 +115,7 @@ impl Config {
             failure_retry: 5_000,
             load_retry: 10_000,
             max_early: 64,
+            resync: Resync::Documents,
         })
     }
 }
@@ -178,6 +194,16 @@ pub struct ObjectMeta {
     pub last_error: Option<(Code, String)>,
 }
 
+/// What this replica's loads received since it was created: the cost of loading, which a resync
+/// by versions (§12.4) keeps to what changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadCounts {
+    /// Object states received in snapshot pages (documents or deletions).
+    pub states: u64,
+    /// Entries of versions pages received (an id and a version each).
+    pub versions: u64,
+}
+
 /// A consumer's copy of some collections and objects, with an optimistic overlay.
 #[derive(Debug)]
 pub struct Replica {
@@ -197,6 +223,7 @@ pub struct Replica {
     /// is dropped by the next [`Replica::handle_timeout`].
     active: BTreeSet<(String, String)>,
     next_id: u64,
+    load_counts: LoadCounts,
     out: Out,
 }
 
@@ -222,6 +249,7 @@ impl Replica {
             loads: HashMap::new(),
             active: BTreeSet::new(),
             next_id: 0,
+            load_counts: LoadCounts::default(),
             out: Out::default(),
         }
     }
@@ -510,6 +538,11 @@ impl Replica {
             deleted: e.doc.is_none(),
             last_error: e.last_error.clone(),
         })
+    }
+
+    /// What this replica's loads received so far.
+    pub fn load_counts(&self) -> LoadCounts {
+        self.load_counts
     }
 
     /// How many of this client's changes are pending, over all objects.

@@ -1,8 +1,8 @@
 //! What a replica sends: requests (one in flight per object), failures and load pages.
 
-use super::load::{LoadJob, LoadKind};
+use super::load::{LoadJob, LoadKind, VersionsResync};
 use super::pending::{Flight, Pending};
-use super::{Out, Replica, Transmit};
+use super::{Out, Replica, Resync, Transmit};
 use crate::id::Id;
 use crate::message::{Failure, Load, LoadScope, Message, Request};
 use std::collections::BTreeSet;
@@ -76,12 +76,15 @@ impl Replica {
     }
 
     pub(super) fn start_collection_load(&mut self, now: u64, collection: &str) {
-        let before = self
+        let before: std::collections::BTreeMap<String, u64> = self
             .objects
             .get(collection)
             .map(|m| m.iter().filter(|(_, e)| e.doc.is_some()).map(|(k, e)| (k.clone(), e.version)).collect())
             .unwrap_or_default();
-        let kind = LoadKind::Collection { after: None, before, seen: BTreeSet::new() };
+        // A copy that holds objects resyncs by versions if so configured (§12.4): it then fetches
+        // only what changed. An empty one loads documents, which costs one pass.
+        let by_versions = (self.config.resync == Resync::Versions && !before.is_empty()).then(VersionsResync::default);
+        let kind = LoadKind::Collection { after: None, before, seen: BTreeSet::new(), by_versions };
         self.start_load(now, collection, kind);
     }
 
@@ -115,6 +118,10 @@ pub(super) fn request_of(collection: &str, id: Id, base: u64, p: &Pending) -> Re
 
 pub(super) fn load_of(lid: &str, job: &LoadJob) -> Load {
     let scope = match &job.kind {
+        LoadKind::Collection { by_versions: Some(VersionsResync { fetching: Some((ids, after)), .. }), .. } => {
+            LoadScope::Ids { ids: ids.clone(), after: after.clone() }
+        }
+        LoadKind::Collection { after, by_versions: Some(_), .. } => LoadScope::Versions { after: after.clone() },
         LoadKind::Collection { after, .. } => LoadScope::Collection { after: after.clone() },
         LoadKind::Ids { ids, after } => LoadScope::Ids { ids: ids.clone(), after: after.clone() },
     };

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use vmm_protocol::bridge::{ready, Bridge, BridgeConfig, Effect, MemoryStorage};
 use vmm_protocol::message::{Event, Failure, Message, Reject};
-use vmm_protocol::replica::{Config, Notice, Replica};
+use vmm_protocol::replica::{Config, Notice, Replica, Resync};
 use vmm_protocol::topic::{Route, Topics};
 use vmm_protocol::Limits;
 
@@ -43,7 +43,11 @@ impl Bridges {
         } else {
             MemoryStorage::keeping_history(keep_history)
         });
-        let config = BridgeConfig { page_size: page_size as u32, ..BridgeConfig::default() };
+        let config = BridgeConfig {
+            page_size: page_size as u32,
+            versions_page_size: page_size as u32,
+            ..BridgeConfig::default()
+        };
         let all = (0..count).map(|_| Bridge::new(storage.clone(), config.clone())).collect();
         Bridges { storage, all }
     }
@@ -105,7 +109,13 @@ impl World {
             delivered_events: vec![Vec::new(); replicas],
         };
         for i in 0..replicas {
-            let mut r = Replica::new(Config::new(&format!("client{i}"), &format!("p{i}")).unwrap());
+            let mut config = Config::new(&format!("client{i}"), &format!("p{i}")).unwrap();
+            // Every other replica resyncs by versions (§12.4): both ways are held to the same
+            // properties.
+            if i % 2 == 1 {
+                config.resync = Resync::Versions;
+            }
+            let mut r = Replica::new(config);
             r.watch_collection(0, COLLECTION).unwrap();
             world.replicas.push(r);
             world.ledgers.push(Ledger::default());
