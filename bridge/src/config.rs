@@ -21,9 +21,33 @@ use serde::Deserialize;
 use vmm_protocol::topic::{check_client, check_collection, Topics};
 use vmm_protocol::Limits;
 
+/// For each option named: where its value came from (into `$origins`), and the file's value in
+/// place of one clap took from its default. Shared by the bridge's and the mirror's
+/// configurations (`$file`'s fields are the options' names).
+macro_rules! merge_file {
+    ($matches:expr, $origins:expr, $file:expr, $path:expr, $target:expr; $($field:ident),* $(,)?) => {$(
+        let name = stringify!($field);
+        let origin = match $matches.value_source(name) {
+            Some(ValueSource::CommandLine) => Origin::Flag,
+            Some(ValueSource::EnvVariable) => Origin::Env,
+            _ => Origin::Default,
+        };
+        let origin = match (origin, $file.$field) {
+            (Origin::Default, Some(value)) => {
+                $target.$field = FileValue::into_value(value)
+                    .map_err(|message| invalid(name, Origin::File($path.clone()), message))?;
+                Origin::File($path.clone())
+            }
+            (origin, _) => origin,
+        };
+        $origins.insert(name, origin);
+    )*};
+}
+
 mod bounds;
 pub use bounds::Bounds;
 pub mod login;
+pub mod mirror;
 pub mod secret;
 
 pub use login::MqttLogin;
@@ -302,29 +326,9 @@ impl Config {
     ) -> Result<HashMap<&'static str, Origin>, ConfigError> {
         let mut origins = HashMap::new();
         let (file, path) = file.unwrap_or_default();
-        let from_file = || Origin::File(path.clone());
-        macro_rules! merge {
-            ($target:expr; $($field:ident),* $(,)?) => {$(
-                let name = stringify!($field);
-                let origin = match matches.value_source(name) {
-                    Some(ValueSource::CommandLine) => Origin::Flag,
-                    Some(ValueSource::EnvVariable) => Origin::Env,
-                    _ => Origin::Default,
-                };
-                let origin = match (origin, file.$field) {
-                    (Origin::Default, Some(value)) => {
-                        $target.$field =
-                            FileValue::into_value(value).map_err(|message| invalid(name, from_file(), message))?;
-                        from_file()
-                    }
-                    (origin, _) => origin,
-                };
-                origins.insert(name, origin);
-            )*};
-        }
-        merge!(self.login; mqtt_username, mqtt_password_file, mqtt_ca_file, mqtt_cert_file, mqtt_key_file);
-        merge!(
-            self;
+        merge_file!(matches, origins, file, path, self.login; mqtt_username, mqtt_password_file, mqtt_ca_file, mqtt_cert_file, mqtt_key_file);
+        merge_file!(
+            matches, origins, file, path, self;
             mqtt_url,
             mongodb_uri,
             database,
@@ -359,14 +363,8 @@ impl Config {
                 format!("{:?} must start with mongodb:// or mongodb+srv://", self.mongodb_uri.redacted()),
             );
         }
-        if self.database.is_empty()
-            || self.database.len() > 63
-            || self.database.contains(['/', '\\', '.', ' ', '"', '$', '\0'])
-        {
-            return fail(
-                "database",
-                format!("{:?} must be 1 to 63 bytes without / \\ . space \" $ or NUL (MongoDB's rule)", self.database),
-            );
+        if let Err(message) = check_database(&self.database) {
+            return fail("database", message);
         }
         if Topics::new(&self.prefix).is_err() {
             return fail(
@@ -374,16 +372,8 @@ impl Config {
                 format!("{:?} must be non-empty, without '+', '#', NUL, empty levels or a leading '$'", self.prefix),
             );
         }
-        for collection in &self.collections {
-            if let Err(v) = check_collection(collection) {
-                return fail("collections", v.to_string());
-            }
-            if is_reserved(collection) {
-                return fail(
-                    "collections",
-                    format!("{collection:?} is reserved (names starting with vmm_ or system. are never served)"),
-                );
-            }
+        if let Err(message) = check_collections(&self.collections) {
+            return fail("collections", message);
         }
         if let Err(v) = check_client(&self.bridge_id) {
             return fail("bridge_id", v.to_string());
@@ -440,6 +430,25 @@ fn flag(name: &str) -> String {
 
 fn env_var(name: &str) -> String {
     format!("VMM_{}", name.to_ascii_uppercase())
+}
+
+/// A database name MongoDB accepts.
+fn check_database(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 63 || name.contains(['/', '\\', '.', ' ', '"', '$', '\0']) {
+        return Err(format!("{name:?} must be 1 to 63 bytes without / \\ . space \" $ or NUL (MongoDB's rule)"));
+    }
+    Ok(())
+}
+
+/// Collection names that are valid (§3.4) and not reserved.
+fn check_collections(collections: &[String]) -> Result<(), String> {
+    for collection in collections {
+        check_collection(collection).map_err(|v| v.to_string())?;
+        if is_reserved(collection) {
+            return Err(format!("{collection:?} is reserved (names starting with vmm_ or system. are never served)"));
+        }
+    }
+    Ok(())
 }
 
 fn is_reserved(collection: &str) -> bool {

@@ -63,6 +63,16 @@ pub async fn serve_with_limits(
     conns::serve(listener, app, limits, counters, shutdown).await
 }
 
+/// Serves another role's router (the mirror's) with the same connection limits; its connection
+/// counters are not rendered.
+pub(crate) async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    conns::serve(listener, app, HttpLimits::default(), Arc::new(Metrics::default()), shutdown).await
+}
+
 /// 200 when the bridge serves: the broker connection is up with its subscriptions acknowledged,
 /// the storage is open, and MongoDB answers a ping within [`PING_TIMEOUT`]; else 503. The body
 /// says which part is down (`serving` is the whole answer).

@@ -25,6 +25,7 @@
 //! | [`clock`] | the one clock, injected |
 //! | `fdlimit` | raising the open-file limit at start-up ([`raise_fd_limit`]) |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
+//! | [`mirror`] | the `vmm-mirror` binary's consumer: another MongoDB kept equal over the protocol (docs/MIRROR.md) |
 #![warn(missing_docs)]
 
 mod admission;
@@ -37,6 +38,7 @@ pub mod http;
 mod intake;
 mod journal;
 pub mod metrics;
+pub mod mirror;
 mod mongo;
 mod mqtt;
 mod outbox;

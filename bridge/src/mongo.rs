@@ -81,6 +81,11 @@ enum Failure {
     Unavailable(String),
 }
 
+/// Whether the error is a duplicate key (code 11000).
+pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    matches!(classify(e), Failure::Duplicate)
+}
+
 fn classify(e: &mongodb::error::Error) -> Failure {
     use mongodb::error::{ErrorKind, WriteFailure};
     let code = match e.kind.as_ref() {
