@@ -13,8 +13,8 @@ mod vector_files;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use vmm_protocol::decide::{self, Decision, Outcome, Stored};
-use vmm_protocol::message::{Event, Message, Reject, Request};
-use vmm_protocol::replica::{Config, Notice, Replica, Status};
+use vmm_protocol::message::{Event, Message, ObjectState, Reject, Request};
+use vmm_protocol::replica::{Config, Notice, Replica, Resync, Status};
 use vmm_protocol::topic::{Route, Topics};
 use vmm_protocol::{value, Id, Limits};
 
@@ -409,7 +409,13 @@ impl Vars {
 fn replica_vectors() {
     for case in cases("replica.json") {
         let n = name(&case);
-        let config = Config::new(case["client"].as_str().unwrap(), case["id_prefix"].as_str().unwrap_or("p")).unwrap();
+        let mut config =
+            Config::new(case["client"].as_str().unwrap(), case["id_prefix"].as_str().unwrap_or("p")).unwrap();
+        config.resync = match case.get("resync").and_then(Value::as_str) {
+            None | Some("documents") => Resync::Documents,
+            Some("versions") => Resync::Versions,
+            Some(other) => panic!("{n}: unknown resync {other}"),
+        };
         let mut replica = Replica::new(config);
         let mut vars = Vars::default();
         let mut now = 0;
@@ -436,6 +442,19 @@ fn replica_step(replica: &mut Replica, vars: &mut Vars, now: &mut u64, step: &Va
     } else if let Some(o) = step.get("cancel") {
         let rids = replica.cancel(o["collection"].as_str().unwrap(), &Id::from_value(&o["id"]).unwrap());
         assert_eq!(rids.len() as u64, step["cancelled"].as_u64().unwrap(), "{at}: cancelled");
+    } else if let Some(r) = step.get("restore") {
+        let states: Vec<ObjectState> = r["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let id = Id::from_value(&s["id"]).unwrap();
+                let doc = s["doc"].as_object().cloned();
+                ObjectState { id, version: s["version"].as_u64().unwrap(), doc }
+            })
+            .collect();
+        let taken = replica.restore(r["collection"].as_str().unwrap(), states);
+        assert_eq!(taken as u64, step["taken"].as_u64().unwrap(), "{at}: taken");
     } else if step.get("bridge_up").is_some() {
         replica.bridge_up(*now);
     } else if let Some(c) = step.get("unwatch") {

@@ -338,10 +338,48 @@ case("an ids load whose states take several pages asks for each next page with t
     {"meta": {"collection": N, "id": "n2", "version": 5, "pending": 0}},
 ])
 
+def versions_page(lid, versions, next=None):
+    return {"type": "snapshot", "lid": lid, "collection": C, "versions": [{"id": i, "version": v} for i, v in versions], "next": next}
+
+case("a replica restored from a kept copy resyncs by versions (§12.4): it fetches only the objects listed newer, and drops what no page listed", [
+    {"restore": {"collection": C, "objects": [state("t1", 2, T1(n=2)), state("t2", 1, {"_id": "t2", "n": 1}), state("t3", 4, {"_id": "t3", "n": 4})]}, "taken": 3},
+    {"watch": C, "now": 0},
+    {"connect": True},
+    {"status": "resyncing"},
+    {"sent": [{"topic": LOAD, "message": load("~l1", versions=True)}]},
+    # t1 is newer than the copy, t2 the same, t3 is gone, t4 is new; the listing goes on after it.
+    {"receive": {"topic": REPLY, "message": versions_page("~l1", [("t1", 3), ("t2", 1)], next="s:t2")}},
+    {"sent": [{"topic": LOAD, "message": load("~l2", ids=["t1"])}]},
+    {"receive": {"topic": REPLY, "message": snapshot("~l2", [state("t1", 3, T1(n=3))])}},
+    {"sent": [{"topic": LOAD, "message": load("~l3", versions=True, after="s:t2")}]},
+    {"receive": {"topic": REPLY, "message": versions_page("~l3", [("t4", 1)])}},
+    {"sent": [{"topic": LOAD, "message": load("~l4", ids=["t4"])}]},
+    {"status": "resyncing"},
+    {"receive": {"topic": REPLY, "message": snapshot("~l4", [state("t4", 1, {"_id": "t4", "n": 0})])}},
+    {"status": "online"},
+    {"view": {"collection": C, "id": "t1", "doc": T1(n=3)}},
+    {"view": {"collection": C, "id": "t2", "doc": {"_id": "t2", "n": 1}}},
+    {"view": {"collection": C, "id": "t3", "doc": None}},
+    {"view": {"collection": C, "id": "t4", "doc": {"_id": "t4", "n": 0}}},
+    {"meta": {"collection": C, "id": "t1", "version": 3, "pending": 0}},
+], resync="versions")
+
+case("restore takes a kept state only if it is newer than what the replica holds", loaded([state("t1", 5, T1(n=5))]) + [
+    {"restore": {"collection": C, "objects": [state("t1", 4, T1(n=4)), state("t2", 2, {"_id": "t2"})]}, "taken": 1},
+    {"view": {"collection": C, "id": "t1", "doc": T1(n=5)}},
+    {"meta": {"collection": C, "id": "t2", "version": 2, "pending": 0}},
+])
+
+case("an empty replica that resyncs by versions loads documents: listing versions it does not hold would cost a second pass", [
+    {"watch": C, "now": 0},
+    {"connect": True},
+    {"sent": [{"topic": LOAD, "message": load("~l1")}]},
+], resync="versions")
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "replica.json")
 with open(out, "w") as f:
     json.dump({
-        "description": "Replica scripts (PROTOCOL.md §5, §6, §11, §12). Each case configures a replica for `client` (the defaults of the spec) and runs `steps` in order. Steps: {now} sets the clock; {watch: collection}; {connect}; {disconnect}; {tick: t} sets the clock and fires timers; {request: {collection, op}, bind|error} makes a change (op is a request without type, rid, collection and base) and binds its rid or expects the error code; {receive: {topic, message}, error?, invalid?} delivers a message (`invalid: true` marks a message that deliberately breaks its schema); {sent: [...]} takes every message published since the last `sent` and compares them, in order, as {topic, message}; {outcomes: [...]} takes every confirmation ({confirmed: rid, version}) and rollback ({rolled_back: rid, code, current}) since the last `outcomes`; {view: {collection, id, doc}} checks the optimistic view (null: absent); {meta: {collection, id, version, pending}}; {status: offline|resyncing|online}; {follow: [{collection, id}]} takes every object the replica asked to follow since the last `follow` (§2.2: a requester holds an object's event subscription before it sends a request for it); {watch_object: {collection, id}} tells the replica the object's event subscription is held; {cancel: {collection, id}, cancelled: n} cancels the object's pending changes (§6.4) and expects n of them; {bridge_up} says a bridge announced itself (§2.2); {unwatch: collection, kept: [ids]} stops following a collection and expects the objects it goes on following one by one; {loaded: {collection, loaded}} checks whether the collection's first load is complete. Strings starting with `~` are variables: in expected messages they bind to the actual value the first time (request and load ids are the implementation's), in received messages they are replaced by their value. Timings follow the spec's SHOULDs: resend after 10 s, failure again after 5 s, load page again after 10 s, all doubling up to 60 s.",
+        "description": "Replica scripts (PROTOCOL.md §5, §6, §11, §12). Each case configures a replica for `client` (the defaults of the spec; `resync: \"versions\"` makes it resync a collection it holds objects of by versions, §12.4) and runs `steps` in order. Steps: {now} sets the clock; {watch: collection}; {connect}; {disconnect}; {tick: t} sets the clock and fires timers; {request: {collection, op}, bind|error} makes a change (op is a request without type, rid, collection and base) and binds its rid or expects the error code; {receive: {topic, message}, error?, invalid?} delivers a message (`invalid: true` marks a message that deliberately breaks its schema); {sent: [...]} takes every message published since the last `sent` and compares them, in order, as {topic, message}; {outcomes: [...]} takes every confirmation ({confirmed: rid, version}) and rollback ({rolled_back: rid, code, current}) since the last `outcomes`; {view: {collection, id, doc}} checks the optimistic view (null: absent); {meta: {collection, id, version, pending}}; {status: offline|resyncing|online}; {follow: [{collection, id}]} takes every object the replica asked to follow since the last `follow` (§2.2: a requester holds an object's event subscription before it sends a request for it); {watch_object: {collection, id}} tells the replica the object's event subscription is held; {cancel: {collection, id}, cancelled: n} cancels the object's pending changes (§6.4) and expects n of them; {bridge_up} says a bridge announced itself (§2.2); {unwatch: collection, kept: [ids]} stops following a collection and expects the objects it goes on following one by one; {loaded: {collection, loaded}} checks whether the collection's first load is complete; {restore: {collection, objects: [states]}, taken: n} gives the replica states kept from an earlier run (§12.4) and expects n of them taken (those newer than what it holds). Strings starting with `~` are variables: in expected messages they bind to the actual value the first time (request and load ids are the implementation's), in received messages they are replaced by their value. Timings follow the spec's SHOULDs: resend after 10 s, failure again after 5 s, load page again after 10 s, all doubling up to 60 s.",
         "cases": cases,
     }, f, indent=1, ensure_ascii=False)
     f.write("\n")
