@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: bench bench-browser demo test-e2e test-fixture wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge
+.PHONY: bench bench-browser demo test-e2e test-fixture wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge mirror
 
 demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
 	bash scripts/demo.sh
@@ -51,6 +51,9 @@ services-status: ## Say which services are running
 
 bridge: services ## Run a bridge against the local services (Ctrl+C stops it)
 	$(CARGO) run --locked -p vmm-bridge --release -- $(BRIDGE_ARGS)
+
+mirror: services ## Run a mirror of the local bridge's collections (docs/MIRROR.md): make mirror MIRROR_ARGS="--collections tasks --target-database copy"
+	$(CARGO) run --locked -p vmm-bridge --release --bin vmm-mirror -- $(MIRROR_ARGS)
 
 wasm-tools: ## Install wasm-pack, wasm-bindgen-cli and binaryen (pinned), Chromium, chromedriver (once)
 	bash scripts/wasm-tools.sh
