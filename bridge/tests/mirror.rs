@@ -26,12 +26,16 @@ struct Mirror {
 
 impl Mirror {
     fn spawn(world: &World, name: &str, target: &str) -> Mirror {
+        Mirror::spawn_with(world, name, target, &mongodb_uri())
+    }
+
+    fn spawn_with(world: &World, name: &str, target: &str, target_uri: &str) -> Mirror {
         let http = free_port();
         let log = std::env::temp_dir().join(format!("{}-{name}-{}.log", world.prefix, std::process::id()));
         let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_vmm-mirror"))
             .args(["--mqtt-url", &mqtt_url(), "--prefix", &world.prefix, "--collections", &COLLECTIONS.join(",")])
-            .args(["--target-uri", &mongodb_uri(), "--target-database", target])
+            .args(["--target-uri", target_uri, "--target-database", target])
             .args(["--mirror-id", &format!("{}-{name}", world.prefix)])
             .args(["--mirror-http-addr", &http.to_string(), "--log-format", "json"])
             .env("VMM_LOG", "vmm_bridge::mirror=debug,info")
@@ -328,6 +332,102 @@ async fn two_mirrors_on_one_target_end_equal_with_every_increment_counted_once()
     seeder.disconnect().await;
     bridge.stop().await;
     drop((first, second));
+    drop_db(&target).await;
+    world.drop_database().await;
+}
+
+/// A TCP forwarder to the database that can be cut and restored: the target going away and
+/// coming back, over a real socket.
+struct Cuttable {
+    addr: SocketAddr,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cuttable {
+    async fn to(upstream: String) -> Cuttable {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (o, c) = (open.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !o.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let upstream = upstream.clone();
+                c.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        });
+        Cuttable { addr, open, conns }
+    }
+
+    /// Refuses new connections and breaks the open ones.
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for task in self.conns.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_its_target_is_unreachable_a_mirror_says_so_keeps_the_changes_and_writes_them_when_it_is_back() {
+    let world = World::new("mirror_down").await;
+    let target = format!("{}_m", world.database);
+    let bridge = world.start_bridge("b1").await;
+    let editor = world.client("editor").await;
+    for c in COLLECTIONS {
+        editor.watch(c).await.unwrap();
+        seed(&editor, c, 5).await;
+    }
+    let upstream = mongodb_uri().trim_start_matches("mongodb://").split(['/', '?']).next().unwrap().to_string();
+    let proxy = Cuttable::to(upstream).await;
+    let uri = format!("mongodb://{}/?directConnection=true&serverSelectionTimeoutMS=1000", proxy.addr);
+    let mut mirror = Mirror::spawn_with(&world, "m1", &target, &uri);
+    until_equal(&world.database, &target, WAIT).await;
+    common::health_becomes(mirror.http, 200).await;
+
+    proxy.cut();
+    for i in 0..5 {
+        let op = json!({"op": "update", "id": format!("tasks-{i}"), "update": {"$set": {"title": "while down"}}});
+        editor.request("tasks", op).await.unwrap();
+    }
+    let body = common::health_becomes(mirror.http, 503).await;
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["target"], false, "{body}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let health = loop {
+        let (_, body) = common::get(mirror.http, "/healthz").await;
+        let health: Value = serde_json::from_str(&body).unwrap();
+        if health["pending"].as_u64() > Some(0) && !health["last_error"].is_null() {
+            break health;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no pending writes or error shown: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(health["pending"], 5, "the five changes wait: {health}");
+    assert!(mirror.metric("vmm_mirror_write_errors_total").await > 0);
+
+    proxy.restore();
+    until_equal(&world.database, &target, Duration::from_secs(60)).await;
+    let body = common::health_becomes(mirror.http, 200).await;
+    assert!(body.contains("\"pending\":0"), "{body}");
+    mirror.stop();
+
+    editor.disconnect().await;
+    bridge.stop().await;
+    drop(mirror);
     drop_db(&target).await;
     world.drop_database().await;
 }
