@@ -69,9 +69,12 @@ ctl() { local n=$1; shift; (node_env "$n"; "$RABBIT_BIN/rabbitmqctl" -n "$(node_
 # - allow_anonymous = false: a client logs in (vmm / vmm, the cluster's one user, created by
 #   default_user on the first boot and copied to vmm2 when it joins); without it RabbitMQ would
 #   log anonymous clients in as mqtt.default_user;
-# - durable_queue_type = quorum: the queue of a persistent session (clean session = 0) is
-#   replicated on both nodes. vmm connects with clean sessions, whose queues are never durable,
-#   so this matters only to other clients (and a quorum of 2 needs both nodes up);
+# - durable_queue_type: the queue of a persistent session (clean session = 0); vmm connects with
+#   clean sessions, whose queues are never durable, so this matters only to other clients.
+#   Classic (the default) by choice: a quorum queue on two nodes has no majority while one is
+#   down, and then RabbitMQ 3.10 closes the connection of every QoS 1 publisher whose message
+#   routes to it (basic.nack, "mqtt_unexpected_msg"): one persistent subscriber of an event topic
+#   would knock the bridges off. VMM_CLUSTER_MQTT_QUEUE_TYPE=quorum measures it;
 # - retained_message_store: the default DETS store, one per node: a retained message is seen
 #   only by subscribers on the node it was published to (the bridges' presence, §2.2);
 # - no `cluster_partition_handling`: the default (ignore) keeps the surviving node of two
@@ -90,7 +93,7 @@ mqtt.listeners.tcp.default = 127.0.0.1:$(port_of MQTT "$n")
 mqtt.allow_anonymous = false
 mqtt.vhost = /
 mqtt.exchange = amq.topic
-mqtt.durable_queue_type = quorum
+mqtt.durable_queue_type = ${VMM_CLUSTER_MQTT_QUEUE_TYPE:-classic}
 mqtt.retained_message_store = rabbit_mqtt_retained_msg_store_dets
 web_mqtt.tcp.ip = 127.0.0.1
 web_mqtt.tcp.port = $(port_of WS "$n")
@@ -198,11 +201,13 @@ joined() { [[ $(running_nodes 2>/dev/null | sort | tr '\n' ' ') == "vmm1@localho
 
 start() {
   install_rabbitmq
-  if node_alive 1 && node_alive 2 && joined; then
+  if node_alive 1 && node_alive 2 && joined && [[ $(node_conf 1) == $(cat "$run/vmm1/rabbitmq.conf") ]] &&
+     [[ $(node_conf 2) == $(cat "$run/vmm2/rabbitmq.conf") ]]; then
     say "already running: vmm1 (MQTT :$VMM_CLUSTER_MQTT_PORT_1, Web MQTT :$VMM_CLUSTER_WS_PORT_1) and vmm2 (MQTT :$VMM_CLUSTER_MQTT_PORT_2, Web MQTT :$VMM_CLUSTER_WS_PORT_2)"
     return 0
   fi
-  # Anything less than a joined cluster starts over from nothing: cheaper than repairing it.
+  # Anything less than a joined cluster of this configuration starts over from nothing: cheaper
+  # than repairing it.
   stop_all
   local began=$SECONDS
   rm -rf "$run"

@@ -195,8 +195,11 @@ async fn two_nodes_a_bridge_on_each_one_stopped_and_restarted_every_accepted_req
 
     // Both nodes serve: every client gets some requests through.
     until("every client's first 5 requests", PHASE, || accepted(&progress).iter().all(|&n| n >= 5)).await;
-    // Node 2 stops while its clients have requests in flight.
-    let stopping = cluster(&["stop-node", "2"]).await;
+    // Node 2 stops while its clients have requests in flight: `rabbitmqctl stop`, or SIGKILL with
+    // VMM_CLUSTER_OUTAGE=kill-node (a crash: no goodbye to its clients or its peer).
+    let outage = std::env::var("VMM_CLUSTER_OUTAGE").unwrap_or_else(|_| "stop-node".into());
+    assert!(["stop-node", "kill-node"].contains(&outage.as_str()), "VMM_CLUSTER_OUTAGE: stop-node or kill-node");
+    let stopping = cluster(&[&outage, "2"]).await;
     let at_stop = accepted(&progress);
     // Node 1's clients keep going on bridge 1 alone.
     until("10 more requests of each node-1 client while node 2 is down", PHASE, || {
@@ -231,7 +234,7 @@ async fn two_nodes_a_bridge_on_each_one_stopped_and_restarted_every_accepted_req
     }
     let conflicts: u64 = tallies.iter().map(|t| t.conflicts).sum();
     eprintln!(
-        "stop-node 2 took {stopping:?}; start-node 2 took {restarting:?}; then node-2 clients were connected after {connected:?}, \
+        "{outage} 2 took {stopping:?}; start-node 2 took {restarting:?}; then node-2 clients were connected after {connected:?}, \
          loaded after {loaded:?}, had 5 more requests accepted after {:?}; \
          accepted {} requests ({} while node 2 was down, {node2_during} of them by node-2 clients), {conflicts} conflicts",
         loaded + reconnect,
