@@ -67,16 +67,17 @@ ctl() { local n=$1; shift; (node_env "$n"; "$RABBIT_BIN/rabbitmqctl" -n "$(node_
 
 # The node's configuration. Why each MQTT setting (docs/scaling-rabbitmq.md):
 # - allow_anonymous = false: a client logs in (vmm / vmm, the cluster's one user, created by
-#   default_user on the first boot and copied to vmm2 when it joins); without it RabbitMQ would
-#   log anonymous clients in as mqtt.default_user;
+#   default_user on the first boot instead of guest, and copied to vmm2 when it joins); without
+#   it RabbitMQ would log anonymous clients in as mqtt.default_user;
 # - durable_queue_type: the queue of a persistent session (clean session = 0); vmm connects with
 #   clean sessions, whose queues are never durable, so this matters only to other clients.
 #   Classic (the default) by choice: a quorum queue on two nodes has no majority while one is
 #   down, and then RabbitMQ 3.10 closes the connection of every QoS 1 publisher whose message
 #   routes to it (basic.nack, "mqtt_unexpected_msg"): one persistent subscriber of an event topic
 #   would knock the bridges off. VMM_CLUSTER_MQTT_QUEUE_TYPE=quorum measures it;
-# - retained_message_store: the default DETS store, one per node: a retained message is seen
-#   only by subscribers on the node it was published to (the bridges' presence, §2.2);
+# - retained_message_store: the default DETS store, one per node: a retained message is sent
+#   only to subscribers on the node it was published to, and only for a filter without
+#   wildcards (so the bridges' presence, §2.2, is not seen on `{p}/v1/bridges/+`);
 # - no `cluster_partition_handling`: the default (ignore) keeps the surviving node of two
 #   serving; pause_minority would pause it when its peer stops (1 of 2 is no majority).
 node_conf() {
@@ -86,7 +87,6 @@ node_conf() {
 listeners.tcp.default = 127.0.0.1:$(port_of AMQP "$n")
 default_user = vmm
 default_pass = vmm
-loopback_users = none
 log.console = false
 log.file.level = info
 mqtt.listeners.tcp.default = 127.0.0.1:$(port_of MQTT "$n")

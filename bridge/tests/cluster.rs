@@ -103,6 +103,8 @@ async fn client(world: &World, name: &str, node: usize) -> Client {
 struct Tally {
     accepted: std::collections::BTreeMap<String, u64>,
     conflicts: u64,
+    /// The longest a request waited for its outcome.
+    slowest: Duration,
 }
 
 /// A client's progress, read by the test's control loop.
@@ -124,7 +126,10 @@ async fn run_client(client: Client, own: String, progress: Arc<Progress>, stop: 
         pace.tick().await;
         let (counter, policy) = if i % 2 == 0 { (own.as_str(), "strict") } else { (SHARED[i / 2 % 2], "merge") };
         let op = json!({"op": "update", "id": counter, "update": {"$inc": {"n": 1}}, "policy": policy});
-        match client.request(COLLECTION, op).await {
+        let sent = Instant::now();
+        let outcome = client.request(COLLECTION, op).await;
+        tally.slowest = tally.slowest.max(sent.elapsed());
+        match outcome {
             Ok(_) => {
                 *tally.accepted.entry(counter.to_string()).or_default() += 1;
                 progress.accepted.fetch_add(1, Ordering::SeqCst);
@@ -233,13 +238,17 @@ async fn two_nodes_a_bridge_on_each_one_stopped_and_restarted_every_accepted_req
         tallies.push(tokio::time::timeout(PHASE, t).await.expect("clients finish in time").unwrap());
     }
     let conflicts: u64 = tallies.iter().map(|t| t.conflicts).sum();
+    let slowest = |node: &[usize]| node.iter().map(|&i| tallies[i].slowest).max().unwrap_or_default();
     eprintln!(
         "{outage} 2 took {stopping:?}; start-node 2 took {restarting:?}; then node-2 clients were connected after {connected:?}, \
          loaded after {loaded:?}, had 5 more requests accepted after {:?}; \
-         accepted {} requests ({} while node 2 was down, {node2_during} of them by node-2 clients), {conflicts} conflicts",
+         accepted {} requests ({} while node 2 was down, {node2_during} of them by node-2 clients), {conflicts} conflicts; \
+         slowest outcome {:?} on node 1, {:?} on node 2",
         loaded + reconnect,
         accepted(&progress).iter().sum::<usize>(),
         during.iter().sum::<usize>() - at_stop.iter().sum::<usize>(),
+        slowest(&node1),
+        slowest(&node2),
     );
 
     // Exactly once: each counter holds the increments accepted on it, and its version counts
