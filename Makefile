@@ -32,9 +32,10 @@ test-rust: setup ## Unit, property, conformance-vector and schema tests
 	$(CARGO) test --workspace --locked
 
 # The cluster stays up for the next run (start is idempotent); `make services-stop` stops it too.
+# --workspace, not -p vmm-bridge: the same features as test-rust's build, so nothing is rebuilt.
 test-cluster: services ## The clustered-broker run: a RabbitMQ cluster of two nodes (scripts/cluster.sh), a bridge and clients on each, one node stopped and restarted
 	bash scripts/cluster.sh start
-	VMM_REQUIRE_CLUSTER=1 $(CARGO) test -p vmm-bridge --test cluster --locked
+	VMM_REQUIRE_CLUSTER=1 $(CARGO) test --workspace --locked --test cluster
 
 wasm-check: setup ## The protocol core builds for the browser
 	$(CARGO) build -p vmm-protocol --target $(WASM_TARGET) --locked
