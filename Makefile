@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: bench bench-browser demo test-e2e test-fixture wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge mirror
+.PHONY: bench bench-browser demo test-cluster test-e2e test-fixture wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge mirror
 
 demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
 	bash scripts/demo.sh
@@ -31,6 +31,12 @@ lint: setup ## Clippy on every target (and the browser client's wasm code), warn
 test-rust: setup ## Unit, property, conformance-vector and schema tests
 	$(CARGO) test --workspace --locked
 
+# The cluster stays up for the next run (start is idempotent); `make services-stop` stops it too.
+# --workspace, not -p vmm-bridge: the same features as test-rust's build, so nothing is rebuilt.
+test-cluster: services ## The clustered-broker run: a RabbitMQ cluster of two nodes (scripts/cluster.sh), a bridge and clients on each, one node stopped and restarted
+	bash scripts/cluster.sh start
+	VMM_REQUIRE_CLUSTER=1 $(CARGO) test --workspace --locked --test cluster
+
 wasm-check: setup ## The protocol core builds for the browser
 	$(CARGO) build -p vmm-protocol --target $(WASM_TARGET) --locked
 
@@ -43,7 +49,7 @@ core-deps-check: ## The protocol core depends on no IO crate
 services: ## Install (if missing) and start Mosquitto and FerretDB on 127.0.0.1 (idempotent)
 	bash scripts/services.sh start
 
-services-stop: ## Stop the services `make services` started
+services-stop: ## Stop the services `make services` started (and the RabbitMQ cluster of `make test-cluster`)
 	bash scripts/services.sh stop
 
 services-status: ## Say which services are running
@@ -99,4 +105,4 @@ bench: ## Benchmarks: the bridge (release) against the driver, and browser inges
 bench-browser: ## The browser ingest benchmark alone (vmm store + Vue against mqtt.js in headless Chromium); updates its part of docs/BENCHMARKS.md
 	VMM_BENCH_ONLY=browser bash scripts/bench.sh
 
-test: fmt-check lint core-deps-check wasm-check vectors services test-rust test-wasm test-js test-e2e test-fixture ## Everything CI runs
+test: fmt-check lint core-deps-check wasm-check vectors services test-rust test-cluster test-wasm test-js test-e2e test-fixture ## Everything CI runs

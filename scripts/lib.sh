@@ -17,6 +17,17 @@
 : "${VMM_DEMO_HTTP_PORT:=9464}"    # the demo bridge's /healthz and /metrics (demo.sh)
 : "${VMM_PG_PORT:=5433}"           # PostgreSQL (postgres.sh)
 : "${VMM_MONGO_PG_PORT:=27018}"    # FerretDB on PostgreSQL (postgres.sh)
+# The RabbitMQ cluster of scripts/cluster.sh: two nodes on this machine, each its own ports.
+: "${VMM_CLUSTER_MQTT_PORT_1:=1893}"   # node vmm1, MQTT over TCP
+: "${VMM_CLUSTER_MQTT_PORT_2:=1894}"   # node vmm2, MQTT over TCP
+: "${VMM_CLUSTER_WS_PORT_1:=15675}"    # node vmm1, Web MQTT (MQTT over WebSockets, path /ws)
+: "${VMM_CLUSTER_WS_PORT_2:=15676}"    # node vmm2, Web MQTT
+: "${VMM_CLUSTER_AMQP_PORT_1:=5682}"   # node vmm1, AMQP 0-9-1 (unused by vmm; RabbitMQ always listens)
+: "${VMM_CLUSTER_AMQP_PORT_2:=5683}"   # node vmm2, AMQP
+: "${VMM_CLUSTER_DIST_PORT_1:=25682}"  # node vmm1, Erlang distribution (the nodes talk to each other)
+: "${VMM_CLUSTER_DIST_PORT_2:=25683}"  # node vmm2, Erlang distribution
+: "${VMM_CLUSTER_CTL_PORT:=35682}"     # rabbitmqctl's own distribution port: this one and the next 10
+: "${VMM_CLUSTER_EPMD_PORT:=4379}"     # the cluster's own epmd (Erlang's name server), not the default 4369
 
 # The services as the scripts and tests reach them: VMM_MQTT_URL / VMM_MONGODB_URI / VMM_WS_URL
 # when set (other infrastructure; services.sh then starts nothing), else the local services on

@@ -11,7 +11,7 @@
 #     TLS listener (the secure profile's server certificate) besides the plain one.
 # `VMM_MQTT_URL` / `VMM_MONGODB_URI` point at external services instead: then nothing is started
 # for them. Every start is idempotent (a running service is found by its pid file and port), and
-# `stop` stops only what `start` started, by pid.
+# `stop` stops only what `start` started, by pid, and the RabbitMQ cluster of scripts/cluster.sh.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -199,7 +199,9 @@ case ${1:-start} in
       build_clientid_plugin
     fi
     start_mosquitto; start_ferretdb ;;
-  stop) stop_one mosquitto; stop_one mosquitto-secure; stop_one ferretdb ;;
+  # The RabbitMQ cluster of `make test-cluster` too (scripts/cluster.sh), so that one stop (CI's
+  # trap) leaves nothing running.
+  stop) stop_one mosquitto; stop_one mosquitto-secure; stop_one ferretdb; bash "$root/scripts/cluster.sh" stop ;;
   status)
     for s in mosquitto mosquitto-secure ferretdb; do
       if alive $s; then say "$s running (pid $(cat "$run/$s.pid"))"; else say "$s not running"; fi
