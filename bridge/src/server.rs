@@ -59,7 +59,9 @@ pub async fn serve_with_clock(
     let mut filters = topics.bridge_filters(config.share_group()).to_vec();
     filters.push(topics.bridges_presence());
     let started = clock.now_ms();
-    let instance = format!("{}.{}.{}", config.bridge_id, started, std::process::id());
+    // No '.' in the instance: RabbitMQ maps MQTT topics to AMQP routing keys, where '.' separates
+    // words, so `bridges/+` would miss a presence whose instance holds one (docs/SCALING.md).
+    let instance = format!("{}~{}~{}", config.bridge_id.replace('.', "_"), started, std::process::id());
     let intake = Arc::new(Intake::new(config.bounds.admission(), topics.clone(), metrics.clone(), clock.clone()));
     let mqtt_stop = CancellationToken::new();
     let settings = mqtt::Settings {
