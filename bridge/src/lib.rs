@@ -24,6 +24,7 @@
 //! | [`permissions`] | the permissions file, read into the core's rules |
 //! | [`clock`] | the one clock, injected |
 //! | `fdlimit` | raising the open-file limit at start-up ([`raise_fd_limit`]) |
+//! | [`process`] | what both binaries do around their work: logs, the runtime, signals |
 //! | [`http`], [`metrics`] | `/healthz` and `/metrics` |
 //! | [`mirror`] | the `vmm-mirror` binary's consumer: another MongoDB kept equal over the protocol (docs/MIRROR.md) |
 #![warn(missing_docs)]
@@ -44,6 +45,7 @@ mod mqtt;
 mod outbox;
 mod paging;
 pub mod permissions;
+pub mod process;
 mod retention;
 mod server;
 

@@ -4,11 +4,10 @@
 
 use std::process::ExitCode;
 
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 use vmm_bridge::config::mirror::MirrorConfig;
-use vmm_bridge::config::{ConfigError, LogFormat};
+use vmm_bridge::config::ConfigError;
+use vmm_bridge::process;
 
 fn main() -> ExitCode {
     let config = match MirrorConfig::load() {
@@ -19,22 +18,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "cannot start the tokio runtime");
-            return ExitCode::FAILURE;
-        }
-    };
+    process::init_logs(&config.log, config.log_format);
+    let Some(runtime) = process::runtime() else { return ExitCode::FAILURE };
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        if let Err(error) = watch_signals(shutdown.clone()) {
+        // Nothing is lost on a second signal either: the target keeps versions, and the next
+        // start fetches what was not written.
+        if let Err(error) = process::watch_signals(shutdown.clone(), "writing what is queued") {
             tracing::error!(%error, "cannot install the signal handlers");
             return ExitCode::FAILURE;
         }
@@ -46,25 +36,4 @@ fn main() -> ExitCode {
             }
         }
     })
-}
-
-/// Cancels `shutdown` on the first SIGINT or SIGTERM; exits at once on the second (the target
-/// keeps versions: the next start fetches what was not written).
-fn watch_signals(shutdown: CancellationToken) -> std::io::Result<()> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        tracing::info!("shutting down: writing what is queued; a second signal exits at once");
-        shutdown.cancel();
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        std::process::exit(130);
-    });
-    Ok(())
 }
