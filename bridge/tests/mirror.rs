@@ -175,6 +175,46 @@ async fn edit(client: Client, seed_n: u64, ops: u64, span: u64) -> BTreeMap<(Str
     confirmed
 }
 
+/// A test's source: its world, a bridge, a client that seeded both collections (and follows
+/// them), and the name of the mirrors' target database.
+struct Source {
+    world: World,
+    target: String,
+    bridge: common::Bridge,
+    seeder: Client,
+}
+
+impl Source {
+    async fn start(name: &str, seeded: usize) -> Source {
+        let world = World::new(name).await;
+        let target = format!("{}_m", world.database);
+        let bridge = world.start_bridge("b1").await;
+        let seeder = world.client("seeder").await;
+        for c in COLLECTIONS {
+            seeder.watch(c).await.unwrap();
+            seed(&seeder, c, seeded).await;
+        }
+        Source { world, target, bridge, seeder }
+    }
+
+    /// A client following both collections.
+    async fn client(&self, name: &str) -> Client {
+        let client = self.world.client(name).await;
+        for c in COLLECTIONS {
+            client.watch(c).await.unwrap();
+        }
+        client
+    }
+
+    /// Stops everything and drops both databases.
+    async fn finish(self) {
+        self.seeder.disconnect().await;
+        self.bridge.stop().await;
+        drop_db(&self.target).await;
+        self.world.drop_database().await;
+    }
+}
+
 async fn drop_db(name: &str) {
     let client = mongodb::Client::with_uri_str(mongodb_uri()).await.unwrap();
     let _ = client.database(name).drop().await;
@@ -182,21 +222,12 @@ async fn drop_db(name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_mirror_follows_two_collections_under_concurrent_load_and_ends_equal() {
-    let world = World::new("mirror_load").await;
-    let target = format!("{}_m", world.database);
-    let bridge = world.start_bridge("b1").await;
-    let seeder = world.client("seeder").await;
-    for c in COLLECTIONS {
-        seeder.watch(c).await.unwrap();
-        seed(&seeder, c, 15).await;
-    }
-    let mirror = Mirror::spawn(&world, "m1", &target);
+    let source = Source::start("mirror_load", 15).await;
+    let (world, target) = (&source.world, source.target.clone());
+    let mirror = Mirror::spawn(world, "m1", &target);
     let mut editors = Vec::new();
     for i in 0..4 {
-        let client = world.client(&format!("editor{i}")).await;
-        for c in COLLECTIONS {
-            client.watch(c).await.unwrap();
-        }
+        let client = source.client(&format!("editor{i}")).await;
         editors.push(tokio::spawn(edit(client, i, 40, 20)));
     }
     for e in editors {
@@ -210,31 +241,19 @@ async fn a_mirror_follows_two_collections_under_concurrent_load_and_ends_equal()
     assert!(mirror.metric("vmm_mirror_writes_total{outcome=\"applied\"}").await > 30);
     assert_eq!(mirror.metric("vmm_mirror_restored_objects").await, 0, "a new target restores nothing");
 
-    seeder.disconnect().await;
-    bridge.stop().await;
     drop(mirror);
-    drop_db(&target).await;
-    world.drop_database().await;
+    source.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_mirror_killed_mid_stream_restarts_equal_having_fetched_only_what_it_missed() {
-    let world = World::new("mirror_kill").await;
-    let target = format!("{}_m", world.database);
-    let bridge = world.start_bridge("b1").await;
-    let seeder = world.client("seeder").await;
-    for c in COLLECTIONS {
-        seeder.watch(c).await.unwrap();
-        seed(&seeder, c, 60).await;
-    }
-    let mut mirror = Mirror::spawn(&world, "m1", &target);
+    let source = Source::start("mirror_kill", 60).await;
+    let (world, target) = (&source.world, source.target.clone());
+    let mut mirror = Mirror::spawn(world, "m1", &target);
     until_equal(&world.database, &target, WAIT * 2).await;
 
     // Changes on the first 15 objects of each collection; the mirror is killed in the middle.
-    let client = world.client("editor").await;
-    for c in COLLECTIONS {
-        client.watch(c).await.unwrap();
-    }
+    let client = source.client("editor").await;
     let editor = tokio::spawn(edit(client, 7, 60, 15));
     tokio::time::sleep(Duration::from_millis(300)).await;
     mirror.kill();
@@ -251,7 +270,7 @@ async fn a_mirror_killed_mid_stream_restarts_equal_having_fetched_only_what_it_m
     assert!(missed > 0, "the edits after the kill left the target behind");
     assert!(missed < live / 2, "{missed} of {live} objects missed: the test must change a few only");
 
-    let mirror = Mirror::spawn(&world, "m1", &target);
+    let mirror = Mirror::spawn(world, "m1", &target);
     until_equal(&world.database, &target, Duration::from_secs(60)).await;
     common::health_becomes(mirror.http, 200).await;
     let restored = mirror.metric("vmm_mirror_restored_objects").await;
@@ -261,33 +280,21 @@ async fn a_mirror_killed_mid_stream_restarts_equal_having_fetched_only_what_it_m
     assert_eq!(fetched, missed, "fetched exactly the {missed} objects it missed (of {live}), listed {listed}");
     assert_eq!(listed, live, "listed every live object's version once");
 
-    seeder.disconnect().await;
-    bridge.stop().await;
     drop(mirror);
-    drop_db(&target).await;
-    world.drop_database().await;
+    source.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_mirrors_on_one_target_end_equal_with_every_increment_counted_once() {
-    let world = World::new("mirror_two").await;
-    let target = format!("{}_m", world.database);
-    let bridge = world.start_bridge("b1").await;
-    let seeder = world.client("seeder").await;
-    for c in COLLECTIONS {
-        seeder.watch(c).await.unwrap();
-        seed(&seeder, c, 6).await;
-    }
-    let mut first = Mirror::spawn(&world, "m1", &target);
-    let mut second = Mirror::spawn(&world, "m2", &target);
+    let source = Source::start("mirror_two", 6).await;
+    let (world, target) = (&source.world, source.target.clone());
+    let mut first = Mirror::spawn(world, "m1", &target);
+    let mut second = Mirror::spawn(world, "m2", &target);
     // Increments only, from three clients on six objects per collection: both mirrors write the
     // same objects at the same moments.
     let mut editors = Vec::new();
     for i in 0..3 {
-        let client = world.client(&format!("editor{i}")).await;
-        for c in COLLECTIONS {
-            client.watch(c).await.unwrap();
-        }
+        let client = source.client(&format!("editor{i}")).await;
         editors.push(tokio::spawn(async move {
             let mut confirmed = BTreeMap::new();
             for n in 0..40u64 {
@@ -329,11 +336,8 @@ async fn two_mirrors_on_one_target_end_equal_with_every_increment_counted_once()
     first.stop();
     second.stop();
 
-    seeder.disconnect().await;
-    bridge.stop().await;
     drop((first, second));
-    drop_db(&target).await;
-    world.drop_database().await;
+    source.finish().await;
 }
 
 /// A TCP forwarder to the database that can be cut and restored: the target going away and
@@ -383,18 +387,13 @@ impl Cuttable {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn while_its_target_is_unreachable_a_mirror_says_so_keeps_the_changes_and_writes_them_when_it_is_back() {
-    let world = World::new("mirror_down").await;
-    let target = format!("{}_m", world.database);
-    let bridge = world.start_bridge("b1").await;
-    let editor = world.client("editor").await;
-    for c in COLLECTIONS {
-        editor.watch(c).await.unwrap();
-        seed(&editor, c, 5).await;
-    }
+    let source = Source::start("mirror_down", 5).await;
+    let (world, target) = (&source.world, source.target.clone());
+    let editor = &source.seeder;
     let upstream = mongodb_uri().trim_start_matches("mongodb://").split(['/', '?']).next().unwrap().to_string();
     let proxy = Cuttable::to(upstream).await;
     let uri = format!("mongodb://{}/?directConnection=true&serverSelectionTimeoutMS=1000", proxy.addr);
-    let mut mirror = Mirror::spawn_with(&world, "m1", &target, &uri);
+    let mut mirror = Mirror::spawn_with(world, "m1", &target, &uri);
     until_equal(&world.database, &target, WAIT).await;
     common::health_becomes(mirror.http, 200).await;
 
@@ -425,9 +424,6 @@ async fn while_its_target_is_unreachable_a_mirror_says_so_keeps_the_changes_and_
     assert!(body.contains("\"pending\":0"), "{body}");
     mirror.stop();
 
-    editor.disconnect().await;
-    bridge.stop().await;
     drop(mirror);
-    drop_db(&target).await;
-    world.drop_database().await;
+    source.finish().await;
 }
