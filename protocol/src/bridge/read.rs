@@ -97,7 +97,7 @@ impl<S: Storage> Bridge<S> {
                 let Ok(after) = after.as_deref().map(Id::from_key).transpose() else { return Ok(None) };
                 let limit = load.limit.unwrap_or(self.config.page_size) as usize;
                 let found = self.storage.page(collection, after.as_ref(), limit + 1, true).await?;
-                self.fit(found, limit)
+                self.fit(found.into_iter(), limit)
             }
             LoadScope::Versions { after } => {
                 let Ok(after) = after.as_deref().map(Id::from_key).transpose() else { return Ok(None) };
@@ -150,39 +150,43 @@ impl<S: Storage> Bridge<S> {
 
     /// [`Bridge::fit`] for a versions page: ids and versions only.
     fn fit_versions(&self, found: Vec<ObjectState>, limit: usize) -> (Vec<ObjectVersion>, Option<String>) {
-        let budget = self.config.limits.max_payload.saturating_sub(ENVELOPE);
-        let total = found.len();
-        let mut used = 0;
-        let mut kept = Vec::with_capacity(total.min(limit));
-        for state in found {
-            let entry = ObjectVersion { id: state.id, version: state.version };
-            let size = value::serialized_len(&entry.to_value()) + 1;
-            if kept.len() == limit || (used + size > budget && !kept.is_empty()) {
-                break;
-            }
-            used += size;
-            kept.push(entry);
-        }
-        let next = (kept.len() < total).then(|| kept.last().map(|s| s.id.key())).flatten();
-        (kept, next)
+        let entries = found.into_iter().map(|s| ObjectVersion { id: s.id, version: s.version });
+        // Measured with its separating comma.
+        self.fit_page(entries, limit, |e| value::serialized_len(&e.to_value()) + 1, |e| e.id.key())
     }
 
     /// Keeps at most `limit` objects and as many as fit the payload limit (at least one); the
     /// cursor names the last one kept when more follow.
-    fn fit(&self, found: Vec<ObjectState>, limit: usize) -> (Vec<ObjectState>, Option<String>) {
+    fn fit(
+        &self,
+        found: impl ExactSizeIterator<Item = ObjectState>,
+        limit: usize,
+    ) -> (Vec<ObjectState>, Option<String>) {
+        self.fit_page(found, limit, |s| value::serialized_len(&s.to_value()), |s| s.id.key())
+    }
+
+    /// The first entries of `found` that fit a page: at most `limit`, within the payload limit
+    /// (at least one); the cursor (`key` of the last kept) when more follow.
+    fn fit_page<T>(
+        &self,
+        found: impl ExactSizeIterator<Item = T>,
+        limit: usize,
+        size: impl Fn(&T) -> usize,
+        key: impl Fn(&T) -> String,
+    ) -> (Vec<T>, Option<String>) {
         let budget = self.config.limits.max_payload.saturating_sub(ENVELOPE);
         let total = found.len();
         let mut used = 0;
         let mut kept = Vec::with_capacity(total.min(limit));
-        for state in found {
-            let size = value::serialized_len(&state.to_value());
-            if kept.len() == limit || (used + size > budget && !kept.is_empty()) {
+        for entry in found {
+            let n = size(&entry);
+            if kept.len() == limit || (used + n > budget && !kept.is_empty()) {
                 break;
             }
-            used += size;
-            kept.push(state);
+            used += n;
+            kept.push(entry);
         }
-        let next = (kept.len() < total).then(|| kept.last().map(|s| s.id.key())).flatten();
+        let next = (kept.len() < total).then(|| kept.last().map(&key)).flatten();
         (kept, next)
     }
 }
