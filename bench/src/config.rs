@@ -101,7 +101,7 @@ pub struct Args {
     #[arg(long, env = "VMM_BENCH_SCALING_WINDOW")]
     pub scaling_window: Option<f64>,
     /// At most this many seconds seeding the scaling scenario's collections through the bridge, in
-    /// all [full: 150; quick: 60].
+    /// all [full: 120; quick: 60].
     #[arg(long, env = "VMM_BENCH_SCALING_SEED_SECS")]
     pub scaling_seed_secs: Option<f64>,
     /// Seconds a request may wait for its outcome before it counts as an error.
@@ -188,7 +188,7 @@ impl Scaling {
             clients,
             sizes: sizes.into_iter().map(|n| n as u64).collect(),
             window: secs(args.scaling_window, 3.0, 2.0),
-            seed: secs(args.scaling_seed_secs, 150.0, 60.0),
+            seed: secs(args.scaling_seed_secs, 120.0, 60.0),
         })
     }
 }
@@ -278,9 +278,11 @@ impl Plan {
                 // The seeding, then one run (and a settling second) per bridge, client and size count.
                 "scaling" => {
                     let s = &self.scaling;
-                    let runs = (s.bridges.len() * s.clients.len() * s.sizes.len()) as f64;
-                    let seeding = s.seed.as_secs_f64().min(s.sizes.iter().sum::<u64>() as f64 / 700.0);
-                    seeding + runs * ((s.window + self.warmup).as_secs_f64() + 1.0) + 10.0
+                    let seeding = s.seed.as_secs_f64().min(s.sizes.iter().sum::<u64>() as f64 / 400.0);
+                    // Many clients lengthen a run (scaling.rs `window`): 9 ms per client and their last round.
+                    let long: f64 = s.clients.iter().map(|&c| c as f64 * 0.012).sum();
+                    let per_size = s.clients.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 1.0) + long;
+                    seeding + (s.bridges.len() * s.sizes.len()) as f64 * per_size + 10.0
                 }
                 _ => 20.0,
             };
