@@ -97,6 +97,11 @@ pub struct Args {
     /// [full: 1000,10000,50000; quick: 50,100,200].
     #[arg(long, env = "VMM_BENCH_SCALING_SIZES", value_delimiter = ',')]
     pub scaling_sizes: Vec<u64>,
+    /// Watcher counts of the scaling scenario's fan-out runs: connections following every event of
+    /// the smallest collection while its middle client count makes requests (comma-separated)
+    /// [full: 0,100,1000; quick: 0,8,32].
+    #[arg(long, env = "VMM_BENCH_SCALING_WATCHERS", value_delimiter = ',')]
+    pub scaling_watchers: Vec<usize>,
     /// Seconds measured per run of the scaling scenario, after the warm-up [full: 3; quick: 2].
     #[arg(long, env = "VMM_BENCH_SCALING_WINDOW")]
     pub scaling_window: Option<f64>,
@@ -158,6 +163,7 @@ pub struct Scaling {
     pub bridges: Vec<usize>,
     pub clients: Vec<usize>,
     pub sizes: Vec<u64>,
+    pub watchers: Vec<usize>,
     pub window: Duration,
     pub seed: Duration,
 }
@@ -173,6 +179,7 @@ impl Scaling {
         };
         let bridges = pick(&args.scaling_bridges, &[1, 2, 4], &[1, 2, 4]);
         let clients = pick(&args.scaling_clients, &[10, 100, 1000], &[4, 16, 64]);
+        let watchers = pick(&args.scaling_watchers, &[0, 100, 1000], &[0, 8, 32]);
         let sizes: Vec<usize> = pick(
             &args.scaling_sizes.iter().map(|&n| n as usize).collect::<Vec<_>>(),
             &[1_000, 10_000, 50_000],
@@ -187,6 +194,7 @@ impl Scaling {
             bridges,
             clients,
             sizes: sizes.into_iter().map(|n| n as u64).collect(),
+            watchers,
             window: secs(args.scaling_window, 3.0, 2.0),
             seed: secs(args.scaling_seed_secs, 120.0, 60.0),
         })
@@ -282,7 +290,8 @@ impl Plan {
                     // Many clients lengthen a run (scaling.rs `window`): 9 ms per client and their last round.
                     let long: f64 = s.clients.iter().map(|&c| c as f64 * 0.012).sum();
                     let per_size = s.clients.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 1.0) + long;
-                    seeding + (s.bridges.len() * s.sizes.len()) as f64 * per_size + 10.0
+                    let fan_out = s.watchers.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 2.0);
+                    seeding + (s.bridges.len() * s.sizes.len()) as f64 * per_size + fan_out + 10.0
                 }
                 _ => 20.0,
             };

@@ -60,10 +60,14 @@ async fn run(args: Args) -> Result<(), String> {
 
     // Before the broker is started: it inherits the limit.
     let files = fdlimit::raise().map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
-    let most_clients =
-        plan.scenarios.contains(&"scaling").then(|| plan.scaling.clients.iter().max().copied()).flatten();
-    if let Some(n) = most_clients.filter(|&n| n as u64 + 200 > files) {
-        return Err(format!("the scaling scenario's {n} clients need more open files than the limit of {files}"));
+    if plan.scenarios.contains(&"scaling") {
+        let most = |v: &[usize]| v.iter().max().copied().unwrap_or(0);
+        let n = most(&plan.scaling.clients) + most(&plan.scaling.watchers);
+        if n as u64 + 200 > files {
+            return Err(format!(
+                "the scaling scenario's {n} connections need more open files than the limit of {files}"
+            ));
+        }
     }
 
     let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

@@ -7,16 +7,20 @@
 //! what a request cost the bridges in database operations, so that the report can say which one
 //! the machine ran out of.
 
-use super::{insert_into, updates_in, versions, Ctx, Result, Versions};
-use crate::cpu::{Snapshot, MACHINE};
+mod fanout;
+mod table;
+
+use super::{insert_into, learn, object_id, updates_in, versions, Ctx, Result, Versions};
+use crate::cpu::Snapshot;
 use crate::http::delta;
 use crate::load::Run;
 use crate::procs::Bridge;
-use crate::report::{Row, Section};
-use crate::stats::{count, ms, num, ratio};
+use crate::report::Section;
+use crate::stats::{count, num};
 use crate::vmm::Fleet;
+use fanout::Watchers;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +48,10 @@ struct Point {
     bridges: usize,
     clients: usize,
     objects: usize,
+    /// Connections following every event of the collection besides (fan-out runs only).
+    watchers: usize,
+    /// Events they received per second, in the measured window.
+    delivered: f64,
     run: Run,
     /// Cores used during the measured window, by process name (and [`MACHINE`]).
     cores: BTreeMap<String, f64>,
@@ -68,6 +76,13 @@ async fn measure(ctx: &Ctx, section: &mut Section) -> Result<()> {
     fleet.wait_served(super::VMM, Duration::from_secs(60)).await?;
 
     let collections = seed(ctx, &fleet, &bridges, section).await?;
+    // The fan-out runs first, with one bridge: the broker's share of the work as watchers grow.
+    let middle = plan.clients[plan.clients.len() / 2];
+    let fanned = fanout::measure(ctx, &fleet, &bridges, &collections[0], middle).await;
+    match &fanned {
+        Ok(points) => table::fan_out(section, points),
+        Err(e) => section.notes.push(format!("- **The fan-out runs stopped:** {e}")),
+    }
     let mut points: Vec<Point> = Vec::new();
     'grow: for &b in &plan.bridges {
         while bridges.len() < b {
@@ -79,7 +94,7 @@ async fn measure(ctx: &Ctx, section: &mut Section) -> Result<()> {
             // first round, so the runs after them (the baseline's among them) find the bridges'
             // caches as a long-running bridge has them, not emptied by the seeding of the others.
             for &c in plan.clients.iter().rev() {
-                let point = one_run(ctx, &fleet, &bridges, coll, c).await;
+                let point = one_run(ctx, &fleet, &bridges, coll, c, None).await;
                 let failed = check(&bridges, &point.run);
                 points.push(point);
                 if let Err(e) = failed {
@@ -89,7 +104,7 @@ async fn measure(ctx: &Ctx, section: &mut Section) -> Result<()> {
             }
         }
     }
-    report(section, &points, plan.clients.first().copied().unwrap_or(1));
+    table::runs(section, &points, plan.clients.first().copied().unwrap_or(1));
     section.notes.push(format!(
         "- Each run: {} s warm-up, {} s measured, or 3 ms and 6 ms per client if longer (1,000 clients: \
          3 s and 6 s); the client counts run from the most to the fewest. A client is one MQTT connection (clean session, QoS 1) \
@@ -99,7 +114,7 @@ async fn measure(ctx: &Ctx, section: &mut Section) -> Result<()> {
          subscribe to `$share/{{group}}/{{p}}/v1/req/+/+` and Mosquitto hands each request to one of them. \
          Latency is the publish of a request → the receipt of its event by one observer subscribed to \
          every event topic; no client subscribes to the collection's events, so the broker delivers each \
-         event once (fan-out to many watchers is not measured here). Bridges are added between runs, \
+         event once (the fan-out runs above add watchers). Bridges are added between runs, \
          never removed; all run with their defaults (32 workers each).",
         ctx.plan.warmup.as_secs_f64(),
         plan.window.as_secs_f64()
@@ -149,21 +164,34 @@ async fn seed(ctx: &Ctx, fleet: &Arc<Fleet>, bridges: &[Bridge], section: &mut S
     Ok(out)
 }
 
-async fn one_run(ctx: &Ctx, fleet: &Arc<Fleet>, bridges: &[Bridge], coll: &Collection, clients: usize) -> Point {
+async fn one_run(
+    ctx: &Ctx,
+    fleet: &Arc<Fleet>,
+    bridges: &[Bridge],
+    coll: &Collection,
+    clients: usize,
+    watchers: Option<&Watchers>,
+) -> Point {
     let w = window(ctx, clients);
     let label =
         format!("{}, {} clients, {} objects", self::bridges(bridges.len()), clients, count(coll.objects as u64));
     let before = counters(bridges).await;
     // CPU is read over the measured window only, beside the load.
     let processes = processes(ctx, bridges);
+    let received = watchers.map(|w| w.received.clone()).unwrap_or_default();
     let sampler = tokio::spawn(async move {
         tokio::time::sleep(w.warmup).await;
-        let a = Snapshot::take(&processes);
+        let (a, got) = (Snapshot::take(&processes), received.load(Ordering::Relaxed));
         tokio::time::sleep(w.measure).await;
-        Snapshot::take(&processes).cores_since(&a)
+        let delivered = (received.load(Ordering::Relaxed) - got) as f64 / w.measure.as_secs_f64();
+        (Snapshot::take(&processes).cores_since(&a), delivered)
     });
+    let label = match watchers {
+        Some(w) => format!("{label}, {} watchers", w.len()),
+        None => label,
+    };
     let run = updates_in(&label, fleet, &coll.name, &coll.versions, coll.objects, clients, w).await;
-    let cores = sampler.await.unwrap_or_default();
+    let (cores, delivered) = sampler.await.unwrap_or_default();
     settle(bridges).await;
     let after = counters(bridges).await;
     let per = |name: &str| {
@@ -176,11 +204,38 @@ async fn one_run(ctx: &Ctx, fleet: &Arc<Fleet>, bridges: &[Bridge], coll: &Colle
         bridges: bridges.len(),
         clients,
         objects: coll.objects,
+        watchers: 0,
+        delivered,
         run,
         cores,
         ops_per_request: (answered > 0.0).then(|| ops / answered),
         reads_per_request: per("object_find"),
     }
+}
+
+/// Updates every object of `coll` once, 64 at a time, and waits for the outcomes: the bridges'
+/// caches then hold the collection (if it fits) as a bridge serving it for a while has it.
+async fn warm_up(fleet: &Arc<Fleet>, bridges: &[Bridge], coll: &Collection) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for slot in 0..SEED_IN_FLIGHT.min(coll.objects) {
+        let (fleet, versions, next, name) = (fleet.clone(), coll.versions.clone(), next.clone(), coll.name.clone());
+        let n = coll.objects;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= n {
+                    break;
+                }
+                let base = versions[k].load(Ordering::Relaxed);
+                learn(&versions[k], &fleet.update(slot, &name, &object_id(k), base, 0).await);
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    settle(bridges).await;
 }
 
 /// A run's warm-up and window: longer with many clients, since a thousand clients with one
@@ -261,74 +316,4 @@ fn check(bridges: &[Bridge], run: &Run) -> Result<()> {
         return Err(format!("no request of {:?} succeeded ({} errors, first: {first})", run.label, run.errors));
     }
     Ok(())
-}
-
-/// The goals-table rows (each bridge count's best run per collection against the baseline), the
-/// matrix of every run, and the raw runs.
-fn report(section: &mut Section, points: &[Point], fewest: usize) {
-    let find =
-        |b: usize, c: usize, n: usize| points.iter().find(|p| p.bridges == b && p.clients == c && p.objects == n);
-    let distinct = |v: Vec<usize>| v.into_iter().collect::<std::collections::BTreeSet<_>>();
-    let sizes = distinct(points.iter().map(|p| p.objects).collect());
-    let bridge_counts = distinct(points.iter().map(|p| p.bridges).collect());
-    for &n in &sizes {
-        let Some(base) = find(1, fewest, n) else { continue };
-        for &b in &bridge_counts {
-            let at = points.iter().filter(|p| p.bridges == b && p.objects == n);
-            let Some(best) = at.max_by(|x, y| x.run.rps.total_cmp(&y.run.rps)) else { continue };
-            section.rows.push(
-                Row::new(
-                    format!(
-                        "peak update req/s, {}, {} objects (at {} clients)",
-                        bridges(b),
-                        count(n as u64),
-                        best.clients
-                    ),
-                    format!("1 bridge, {fewest} clients, same objects"),
-                )
-                .values(num(base.run.rps), num(best.run.rps), ratio(best.run.rps, base.run.rps)),
-            );
-        }
-    }
-    let mut table = String::from(
-        "| objects | bridges | clients | req/s | ÷ 1 bridge, fewest clients | ÷ 1 bridge, same clients | p50 ms | p99 ms \
-         | errors | db ops per request | object reads per request | cores: bridges | mosquitto | ferretdb | bench \
-         | other processes |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    let show = |r: Option<f64>| r.map(|v| format!("{}×", num(v))).unwrap_or_else(|| "n/a".into());
-    let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "n/a".into());
-    for p in points {
-        let base = find(1, fewest, p.objects).map(|q| q.run.rps);
-        let one = find(1, p.clients, p.objects).map(|q| q.run.rps);
-        let core = |name: &str| p.cores.get(name).map(|v| num(*v)).unwrap_or_else(|| "n/a".into());
-        let ours: f64 = p.cores.iter().filter(|(k, _)| k.as_str() != MACHINE).map(|(_, v)| v).sum();
-        let others = p.cores.get(MACHINE).map(|m| num((m - ours).max(0.0))).unwrap_or_else(|| "n/a".into());
-        let _ = writeln!(
-            table,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            count(p.objects as u64),
-            p.bridges,
-            p.clients,
-            num(p.run.rps),
-            show(base.and_then(|b| ratio(p.run.rps, b))),
-            show(one.and_then(|b| ratio(p.run.rps, b))),
-            ms(p.run.ok.p50),
-            ms(p.run.ok.p99),
-            p.run.errors,
-            opt(p.ops_per_request),
-            opt(p.reads_per_request),
-            core("bridges"),
-            core("mosquitto"),
-            core("ferretdb"),
-            core("bench"),
-            others,
-        );
-    }
-    section.notes.push(format!(
-        "Every run (req/s: updates answered per second, applied or conflict; cores: CPU time over the \
-         measured window ÷ its length, so 1.00 is one core busy, of the machine's {}; \"other \
-         processes\" is the rest of the machine's busy time: what else ran meanwhile):\n\n{table}",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    ));
-    section.runs.extend(points.iter().map(|p| p.run.clone()));
 }
