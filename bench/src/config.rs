@@ -93,8 +93,9 @@ pub struct Args {
     /// flight (comma-separated) [full: 10,100,1000; quick: 4,16,64].
     #[arg(long, env = "VMM_BENCH_SCALING_CLIENTS", value_delimiter = ',')]
     pub scaling_clients: Vec<usize>,
-    /// Collection sizes of the scaling scenario, one collection each (comma-separated)
-    /// [full: 1000,10000,50000; quick: 50,100,200].
+    /// Collection sizes of the scaling scenario, one collection each, seeded through the bridge
+    /// (comma-separated) [full: 1000,10000,20000; quick: 50,100,200]. 50,000 more objects take
+    /// about 2 to 3 minutes of seeding on 2 cores: give a larger --scaling-seed-secs with them.
     #[arg(long, env = "VMM_BENCH_SCALING_SIZES", value_delimiter = ',')]
     pub scaling_sizes: Vec<u64>,
     /// Watcher counts of the scaling scenario's fan-out runs: connections following every event of
@@ -102,11 +103,12 @@ pub struct Args {
     /// [full: 0,100,1000; quick: 0,8,32].
     #[arg(long, env = "VMM_BENCH_SCALING_WATCHERS", value_delimiter = ',')]
     pub scaling_watchers: Vec<usize>,
-    /// Seconds measured per run of the scaling scenario, after the warm-up [full: 3; quick: 2].
+    /// Seconds measured per run of the scaling scenario, after the warm-up (longer with many
+    /// clients) [full and quick: 2].
     #[arg(long, env = "VMM_BENCH_SCALING_WINDOW")]
     pub scaling_window: Option<f64>,
     /// At most this many seconds seeding the scaling scenario's collections through the bridge, in
-    /// all [full: 120; quick: 60].
+    /// all [full: 100; quick: 60].
     #[arg(long, env = "VMM_BENCH_SCALING_SEED_SECS")]
     pub scaling_seed_secs: Option<f64>,
     /// Seconds a request may wait for its outcome before it counts as an error.
@@ -182,7 +184,7 @@ impl Scaling {
         let watchers = pick(&args.scaling_watchers, &[0, 100, 1000], &[0, 8, 32]);
         let sizes: Vec<usize> = pick(
             &args.scaling_sizes.iter().map(|&n| n as usize).collect::<Vec<_>>(),
-            &[1_000, 10_000, 50_000],
+            &[1_000, 10_000, 20_000],
             &[50, 100, 200],
         );
         if bridges.first() == Some(&0) || clients.first() == Some(&0) || sizes.first() == Some(&0) {
@@ -195,8 +197,8 @@ impl Scaling {
             clients,
             sizes: sizes.into_iter().map(|n| n as u64).collect(),
             watchers,
-            window: secs(args.scaling_window, 3.0, 2.0),
-            seed: secs(args.scaling_seed_secs, 120.0, 60.0),
+            window: secs(args.scaling_window, 2.0, 2.0),
+            seed: secs(args.scaling_seed_secs, 100.0, 60.0),
         })
     }
 }
@@ -286,9 +288,9 @@ impl Plan {
                 // The seeding, then one run (and a settling second) per bridge, client and size count.
                 "scaling" => {
                     let s = &self.scaling;
-                    let seeding = s.seed.as_secs_f64().min(s.sizes.iter().sum::<u64>() as f64 / 400.0);
-                    // Many clients lengthen a run (scaling.rs `window`): 9 ms per client and their last round.
-                    let long: f64 = s.clients.iter().map(|&c| c as f64 * 0.012).sum();
+                    let seeding = s.seed.as_secs_f64().min(s.sizes.iter().sum::<u64>() as f64 / 350.0);
+                    // Many clients lengthen a run (scaling/mod.rs `window`): 7 ms per client and their last round.
+                    let long: f64 = s.clients.iter().map(|&c| c as f64 * 0.011).sum();
                     let per_size = s.clients.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 1.0) + long;
                     let fan_out = s.watchers.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 2.0);
                     seeding + (s.bridges.len() * s.sizes.len()) as f64 * per_size + fan_out + 10.0

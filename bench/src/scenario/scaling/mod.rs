@@ -1,11 +1,12 @@
 //! Scenario 8: how a deployment grows. 1, 2 and 4 bridges in one shared-subscription group (the
 //! broker hands each request to one member of `$share/{group}/…`) serve N clients, each one MQTT
-//! connection with one update in flight, on collections of 1,000, 10,000 and 50,000 objects
-//! seeded through the bridge. Every run is compared with the run of 1 bridge and the fewest
-//! clients on the same collection, in the same run. Each run also records where the machine's
-//! CPU went (the bridges, the broker, the database, the bench's own clients, anything else) and
-//! what a request cost the bridges in database operations, so that the report can say which one
-//! the machine ran out of.
+//! connection with one update in flight, on collections of 1,000, 10,000 and 20,000 objects
+//! seeded through the bridge (50,000 take minutes to seed on 2 cores: `--scaling-sizes`). Every
+//! run is compared with the run of 1 bridge and the fewest clients on the same collection, in the
+//! same run. Each run also records where the machine's CPU went (the bridges, the broker, the
+//! database, the bench's own clients, anything else) and what a request cost the bridges in
+//! database operations, so that the report can say which one the machine ran out of. Fan-out
+//! runs (fanout.rs) add connections that watch the collection: the broker's share.
 
 mod fanout;
 mod table;
@@ -106,8 +107,8 @@ async fn measure(ctx: &Ctx, section: &mut Section) -> Result<()> {
     }
     table::runs(section, &points, plan.clients.first().copied().unwrap_or(1));
     section.notes.push(format!(
-        "- Each run: {} s warm-up, {} s measured, or 3 ms and 6 ms per client if longer (1,000 clients: \
-         3 s and 6 s); the client counts run from the most to the fewest. A client is one MQTT connection (clean session, QoS 1) \
+        "- Each run: {} s warm-up, {} s measured, or 2 ms and 5 ms per client if longer (1,000 clients: \
+         2 s and 5 s); the client counts run from the most to the fewest. A client is one MQTT connection (clean session, QoS 1) \
          with one request in flight: it sends its next update when the previous one's outcome arrives, \
          on a random object among those only it writes (object k belongs to client k mod N), based on \
          the version it last saw. Requests go to `{{p}}/v1/req/{{client}}/{{collection}}`; the bridges \
@@ -244,8 +245,8 @@ async fn warm_up(fleet: &Arc<Fleet>, bridges: &[Bridge], coll: &Collection) {
 fn window(ctx: &Ctx, clients: usize) -> crate::load::Window {
     let per_client = |ms: u64| Duration::from_millis(ms * clients as u64);
     crate::load::Window {
-        warmup: ctx.plan.warmup.max(per_client(3)),
-        measure: ctx.plan.scaling.window.max(per_client(6)),
+        warmup: ctx.plan.warmup.max(per_client(2)),
+        measure: ctx.plan.scaling.window.max(per_client(5)),
         max_requests: ctx.plan.max_requests,
     }
 }
