@@ -174,8 +174,12 @@ async fn one_run(
     watchers: Option<&Watchers>,
 ) -> Point {
     let w = window(ctx, clients);
-    let label =
-        format!("{}, {} clients, {} objects", self::bridges(bridges.len()), clients, count(coll.objects as u64));
+    let label = format!(
+        "{}, {} clients, {} objects",
+        self::bridges(bridges.len()),
+        count(clients as u64),
+        count(coll.objects as u64)
+    );
     let before = counters(bridges).await;
     // CPU is read over the measured window only, beside the load.
     let processes = processes(ctx, bridges);

@@ -26,7 +26,7 @@ pub(super) fn runs(section: &mut Section, points: &[Point], fewest: usize) {
                         "peak update req/s, {}, {} objects (at {} clients)",
                         bridges(b),
                         count(n as u64),
-                        best.clients
+                        count(best.clients as u64)
                     ),
                     format!("1 bridge, {fewest} clients, same objects"),
                 )
@@ -48,7 +48,7 @@ pub(super) fn runs(section: &mut Section, points: &[Point], fewest: usize) {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             count(p.objects as u64),
             p.bridges,
-            p.clients,
+            count(p.clients as u64),
             num(p.run.rps),
             times(base.and_then(|b| ratio(p.run.rps, b))),
             times(one.and_then(|b| ratio(p.run.rps, b))),
@@ -100,7 +100,7 @@ pub(super) fn fan_out(section: &mut Section, points: &[Point]) {
         "\nFan-out, 1 bridge, {} clients, {} objects, while W more MQTT connections follow every event of the \
          collection (`{{p}}/v1/evt/{{collection}}/+`, QoS 1) and count what they receive, as the users of an \
          application showing it do ({CORES_NOTE}):\n\n{table}",
-        base.clients,
+        count(base.clients as u64),
         count(base.objects as u64),
     ));
     section.runs.extend(points.iter().map(|p| p.run.clone()));
