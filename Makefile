@@ -5,7 +5,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # Crates the IO-free protocol core must never depend on (normal dependencies).
 FORBIDDEN_CORE_DEPS := tokio rumqttc mongodb wasm-bindgen
 
-.PHONY: bench bench-browser demo test-cluster test-e2e test-fixture wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge mirror
+.PHONY: bench bench-browser bench-scaling demo test-cluster test-e2e test-fixture wasm-tools wasm-pkg npm test-wasm test-js size vectors help setup fmt fmt-check lint test test-rust wasm-check core-deps-check services services-stop services-status bridge mirror
 
 demo: ## Build and start everything (services, bridge, Vue app), print the URL; Ctrl+C stops it
 	bash scripts/demo.sh
@@ -99,10 +99,13 @@ size: wasm-pkg ## Gzipped size of the wasm and its JS glue against mqtt.js (fetc
 vectors: ## Regenerate the generated conformance vectors (protocol/vectors/src/*.py); fails if one differs from the file in the tree
 	bash scripts/vectors.sh
 
-bench: ## Benchmarks: the bridge (release) against the driver, and browser ingest against mqtt.js, on private services; writes docs/BENCHMARKS.md (VMM_BENCH_QUICK=1: small, short)
+bench: ## Benchmarks: the bridge (release) against the driver, browser ingest against mqtt.js, and 1 to 4 bridges (scaling), on private services; writes docs/BENCHMARKS.md (VMM_BENCH_QUICK=1: small, short)
 	bash scripts/bench.sh
 
 bench-browser: ## The browser ingest benchmark alone (vmm store + Vue against mqtt.js in headless Chromium); updates its part of docs/BENCHMARKS.md
 	VMM_BENCH_ONLY=browser bash scripts/bench.sh
+
+bench-scaling: ## The scaling benchmark alone (1, 2 and 4 bridges behind a shared subscription, 10 to 1,000 clients, fan-out; about 5 min); updates its part of docs/BENCHMARKS.md
+	VMM_BENCH_ONLY=scaling bash scripts/bench.sh
 
 test: fmt-check lint core-deps-check wasm-check vectors services test-rust test-cluster test-wasm test-js test-e2e test-fixture ## Everything CI runs

@@ -3,6 +3,7 @@
 # its own Mosquitto and FerretDB (SQLite, telemetry disabled) on free loopback ports, a bridge per
 # scenario, and writes its report into docs/BENCHMARKS.md.
 #   VMM_BENCH_QUICK=1 make bench      small sizes, short windows (development)
+#   make bench-scaling                the scaling scenario alone (VMM_BENCH_ONLY=scaling)
 #   make bench-browser                the browser ingest scenario alone (VMM_BENCH_ONLY=browser);
 #                                     a run of some scenarios keeps the others' figures in the file
 #   bash scripts/bench.sh --help      every option (each also a VMM_BENCH_* variable)

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, in the order they run and are reported.
-pub const SCENARIOS: [&str; 7] = ["throughput", "scale", "hot", "idle", "rss", "ops", "browser"];
+pub const SCENARIOS: [&str; 8] = ["throughput", "scale", "hot", "idle", "rss", "ops", "browser", "scaling"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,7 +21,8 @@ pub struct Args {
     /// Small sizes and short windows, for development.
     #[arg(long, env = "VMM_BENCH_QUICK", value_parser = FalseyValueParser::new())]
     pub quick: bool,
-    /// Only these scenarios (comma-separated): throughput, scale, hot, idle, rss, ops, browser.
+    /// Only these scenarios (comma-separated): throughput, scale, hot, idle, rss, ops, browser,
+    /// scaling.
     /// The other scenarios' figures in the output file are kept from its previous run.
     #[arg(long, env = "VMM_BENCH_ONLY", value_delimiter = ',')]
     pub only: Vec<String>,
@@ -84,6 +85,32 @@ pub struct Args {
     /// its path; scripts/bench.sh sets this).
     #[arg(long, env = "VMM_BENCH_MQTTJS")]
     pub mqttjs: Option<PathBuf>,
+    /// Bridge counts of the scaling scenario, sharing one shared-subscription group
+    /// (comma-separated) [full and quick: 1,2,4].
+    #[arg(long, env = "VMM_BENCH_SCALING_BRIDGES", value_delimiter = ',')]
+    pub scaling_bridges: Vec<usize>,
+    /// Client counts of the scaling scenario, each client one MQTT connection with one request in
+    /// flight (comma-separated) [full: 10,100,1000; quick: 4,16,64].
+    #[arg(long, env = "VMM_BENCH_SCALING_CLIENTS", value_delimiter = ',')]
+    pub scaling_clients: Vec<usize>,
+    /// Collection sizes of the scaling scenario, one collection each, seeded through the bridge
+    /// (comma-separated) [full: 1000,10000,20000; quick: 50,100,200]. 50,000 more objects take
+    /// about 2 to 3 minutes of seeding on 2 cores: give a larger --scaling-seed-secs with them.
+    #[arg(long, env = "VMM_BENCH_SCALING_SIZES", value_delimiter = ',')]
+    pub scaling_sizes: Vec<u64>,
+    /// Watcher counts of the scaling scenario's fan-out runs: connections following every event of
+    /// the smallest collection while its middle client count makes requests (comma-separated)
+    /// [full: 0,100,1000; quick: 0,8,32].
+    #[arg(long, env = "VMM_BENCH_SCALING_WATCHERS", value_delimiter = ',')]
+    pub scaling_watchers: Vec<usize>,
+    /// Seconds measured per run of the scaling scenario, after the warm-up (longer with many
+    /// clients) [full and quick: 2].
+    #[arg(long, env = "VMM_BENCH_SCALING_WINDOW")]
+    pub scaling_window: Option<f64>,
+    /// At most this many seconds seeding the scaling scenario's collections through the bridge, in
+    /// all [full: 100; quick: 60].
+    #[arg(long, env = "VMM_BENCH_SCALING_SEED_SECS")]
+    pub scaling_seed_secs: Option<f64>,
     /// Seconds a request may wait for its outcome before it counts as an error.
     #[arg(long, env = "VMM_BENCH_TIMEOUT", default_value_t = 60.0)]
     pub timeout: f64,
@@ -129,6 +156,51 @@ pub struct Plan {
     pub browser_repeat: u32,
     pub client_pkg: PathBuf,
     pub mqttjs: Option<PathBuf>,
+    pub scaling: Scaling,
+}
+
+/// The plan of the scaling scenario: every bridge count × client count × collection size.
+#[derive(Clone, Debug)]
+pub struct Scaling {
+    pub bridges: Vec<usize>,
+    pub clients: Vec<usize>,
+    pub sizes: Vec<u64>,
+    pub watchers: Vec<usize>,
+    pub window: Duration,
+    pub seed: Duration,
+}
+
+impl Scaling {
+    fn new(args: &Args, q: bool) -> Result<Scaling, String> {
+        let pick = |given: &[usize], full: &[usize], quick: &[usize]| {
+            let mut v: Vec<usize> =
+                if given.is_empty() { (if q { quick } else { full }).to_vec() } else { given.to_vec() };
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let bridges = pick(&args.scaling_bridges, &[1, 2, 4], &[1, 2, 4]);
+        let clients = pick(&args.scaling_clients, &[10, 100, 1000], &[4, 16, 64]);
+        let watchers = pick(&args.scaling_watchers, &[0, 100, 1000], &[0, 8, 32]);
+        let sizes: Vec<usize> = pick(
+            &args.scaling_sizes.iter().map(|&n| n as usize).collect::<Vec<_>>(),
+            &[1_000, 10_000, 20_000],
+            &[50, 100, 200],
+        );
+        if bridges.first() == Some(&0) || clients.first() == Some(&0) || sizes.first() == Some(&0) {
+            return Err("the scaling scenario's bridge, client and size counts must be positive".into());
+        }
+        let secs =
+            |v: Option<f64>, full: f64, quick: f64| Duration::from_secs_f64(v.unwrap_or(if q { quick } else { full }));
+        Ok(Scaling {
+            bridges,
+            clients,
+            sizes: sizes.into_iter().map(|n| n as u64).collect(),
+            watchers,
+            window: secs(args.scaling_window, 2.0, 2.0),
+            seed: secs(args.scaling_seed_secs, 100.0, 60.0),
+        })
+    }
 }
 
 impl Plan {
@@ -196,6 +268,7 @@ impl Plan {
             browser_repeat: args.browser_repeat.unwrap_or(if q { 1 } else { 5 }).max(1),
             client_pkg: args.client_pkg.clone(),
             mqttjs: args.mqttjs.clone(),
+            scaling: Scaling::new(args, q)?,
         })
     }
 
@@ -212,6 +285,16 @@ impl Plan {
                 "rss" => (self.rss_limit + self.rss_wait).as_secs_f64() + 10.0,
                 // Per size and side (3): page set-ups, then runs until 20 s are spent (see the runner).
                 "browser" => 10.0 + self.browser_sizes.len() as f64 * 3.0 * (5.0 + 20.0),
+                // The seeding, then one run (and a settling second) per bridge, client and size count.
+                "scaling" => {
+                    let s = &self.scaling;
+                    let seeding = s.seed.as_secs_f64().min(s.sizes.iter().sum::<u64>() as f64 / 350.0);
+                    // Many clients lengthen a run (scaling/mod.rs `window`): 7 ms per client and their last round.
+                    let long: f64 = s.clients.iter().map(|&c| c as f64 * 0.011).sum();
+                    let per_size = s.clients.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 1.0) + long;
+                    let fan_out = s.watchers.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 2.0);
+                    seeding + (s.bridges.len() * s.sizes.len()) as f64 * per_size + fan_out + 10.0
+                }
                 _ => 20.0,
             };
         }
@@ -232,12 +315,17 @@ mod tests {
         let full = Plan::new(&parse(&[])).unwrap();
         assert_eq!(full.sizes, vec![1_000, 10_000, 50_000]);
         assert_eq!(full.rss_requests, 100_000);
-        assert_eq!(full.scenarios.len(), 7);
+        assert_eq!(full.scenarios.len(), 8);
+        assert_eq!(full.scaling.clients, vec![10, 100, 1000]);
         assert_eq!(full.browser_sizes, vec![2_500, 10_000, 20_000]);
         let quick = Plan::new(&parse(&["--quick", "--sizes", "30,10", "--only", "rss,hot"])).unwrap();
         assert_eq!(quick.sizes, vec![10, 30]);
         assert_eq!(quick.scenarios, vec!["hot", "rss"]);
         assert!(quick.estimate_secs() < full.estimate_secs());
         assert!(Plan::new(&parse(&["--only", "nope"])).is_err());
+        let scaling = Plan::new(&parse(&["--only", "scaling", "--scaling-bridges", "2,1,2"])).unwrap();
+        assert_eq!(scaling.scenarios, vec!["scaling"]);
+        assert_eq!(scaling.scaling.bridges, vec![1, 2]);
+        assert!(Plan::new(&parse(&["--scaling-clients", "0"])).is_err());
     }
 }

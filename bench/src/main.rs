@@ -4,7 +4,9 @@
 //! into the generated section of docs/BENCHMARKS.md. `--help` lists the options.
 
 mod config;
+mod cpu;
 mod driver;
+mod fdlimit;
 mod http;
 mod load;
 mod mqtt;
@@ -56,6 +58,18 @@ async fn run(args: Args) -> Result<(), String> {
         plan.estimate_secs()
     );
 
+    // Before the broker is started: it inherits the limit.
+    let files = fdlimit::raise().map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
+    if plan.scenarios.contains(&"scaling") {
+        let most = |v: &[usize]| v.iter().max().copied().unwrap_or(0);
+        let n = most(&plan.scaling.clients) + most(&plan.scaling.watchers);
+        if n as u64 + 200 > files {
+            return Err(format!(
+                "the scaling scenario's {n} connections need more open files than the limit of {files}"
+            ));
+        }
+    }
+
     let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let tag = format!("{}x{}", unix % 1_000_000, std::process::id());
     let dir = root.join(".data").join(format!("bench-{tag}"));
@@ -83,6 +97,7 @@ async fn run(args: Args) -> Result<(), String> {
             "idle" => scenario::idle::run(&ctx).await,
             "rss" => scenario::rss::run(&ctx).await,
             "browser" => scenario::browser::run(&ctx).await,
+            "scaling" => scenario::scaling::run(&ctx).await,
             _ => scenario::ops::run(&ctx).await,
         };
         section.number = config::SCENARIOS.iter().position(|s| s == name).map_or(0, |i| i + 1);

@@ -224,6 +224,11 @@ impl Services {
         })
     }
 
+    /// The broker's and the database's process ids (for their CPU time).
+    pub fn pids(&self) -> (u32, u32) {
+        (self._mosquitto.pid(), self._ferretdb.pid())
+    }
+
     pub fn mongodb_uri(&self) -> String {
         format!("mongodb://127.0.0.1:{}", self.mongo_port)
     }
@@ -261,13 +266,26 @@ impl Bridge {
     /// Starts `bin` against the services with its own database, prefix and HTTP port, and waits
     /// until `/healthz` says it is connected to both.
     pub async fn start(bin: &Path, services: &Services, database: &str, prefix: &str) -> Result<Bridge> {
+        Bridge::start_member(bin, services, database, prefix, 0).await
+    }
+
+    /// The `member`th bridge of the prefix's shared-subscription group (0 is [`Bridge::start`]'s):
+    /// same database, prefix and group, its own bridge id, HTTP port and log.
+    pub async fn start_member(
+        bin: &Path,
+        services: &Services,
+        database: &str,
+        prefix: &str,
+        member: usize,
+    ) -> Result<Bridge> {
         let http_port = free_port()?;
+        let id = if member == 0 { format!("{prefix}-bridge") } else { format!("{prefix}-bridge{member}") };
         let mut cmd = Command::new(bin);
         cmd.args(["--mqtt-url", &format!("mqtt://127.0.0.1:{}", services.mqtt_port)])
             .args(["--mongodb-uri", &services.mongodb_uri()])
             .args(["--database", database])
             .args(["--prefix", prefix])
-            .args(["--bridge-id", &format!("{prefix}-bridge")])
+            .args(["--bridge-id", &id])
             .args(["--share-group", &format!("{prefix}-bridges")])
             .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
             .args(["--log", "warn"]);
@@ -277,7 +295,7 @@ impl Bridge {
                 cmd.env_remove(key);
             }
         }
-        let log = services.dir.join(format!("bridge-{prefix}.log"));
+        let log = services.dir.join(format!("{id}.log"));
         let mut proc = Proc::spawn("vmm-bridge", cmd, log)?;
         let start = Instant::now();
         loop {

@@ -85,6 +85,11 @@ impl Fleet {
         self.clients.len()
     }
 
+    /// The topic prefix the requests go under.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Publishes a request (`body` holds `op`, `id`, `base` and `doc` or `update`) from client
     /// `client % len` and waits for its outcome.
     pub async fn request(&self, client: usize, collection: &str, mut body: Value) -> Done {

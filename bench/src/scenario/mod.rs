@@ -7,6 +7,7 @@ pub mod idle;
 pub mod ops;
 pub mod rss;
 pub mod scale;
+pub mod scaling;
 pub mod throughput;
 
 use crate::config::Plan;
@@ -85,6 +86,20 @@ pub async fn insert_objects(
     in_flight: usize,
     limit: Duration,
 ) -> Result<(usize, f64)> {
+    insert_into(fleet, VMM, versions, from, to, in_flight, limit).await
+}
+
+/// [`insert_objects`] into `collection`.
+pub async fn insert_into(
+    fleet: &Arc<Fleet>,
+    collection: &str,
+    versions: &Versions,
+    from: usize,
+    to: usize,
+    in_flight: usize,
+    limit: Duration,
+) -> Result<(usize, f64)> {
+    let collection: Arc<str> = collection.into();
     let next = Arc::new(AtomicUsize::new(from));
     let failed = Arc::new(std::sync::Mutex::new(None::<String>));
     let start = Instant::now();
@@ -92,6 +107,7 @@ pub async fn insert_objects(
     let mut tasks = Vec::new();
     for slot in 0..in_flight.max(1) {
         let (fleet, versions, next, failed) = (fleet.clone(), versions.clone(), next.clone(), failed.clone());
+        let collection = collection.clone();
         tasks.push(tokio::spawn(async move {
             let mut applied = 0;
             while Instant::now() < deadline && failed.lock().unwrap().is_none() {
@@ -99,7 +115,7 @@ pub async fn insert_objects(
                 if k >= to {
                     break;
                 }
-                let done = fleet.insert(slot, VMM, &object_id(k), 0).await;
+                let done = fleet.insert(slot, &collection, &object_id(k), 0).await;
                 match done.outcome {
                     Outcome::Applied { version } => {
                         versions[k].store(version, Ordering::Relaxed);
@@ -139,13 +155,26 @@ pub async fn vmm_updates(
     slots: usize,
     w: Window,
 ) -> Run {
-    let (fleet, versions) = (fleet.clone(), versions.clone());
+    updates_in(label, fleet, VMM, versions, n, slots, w).await
+}
+
+/// [`vmm_updates`] in `collection`.
+pub async fn updates_in(
+    label: &str,
+    fleet: &Arc<Fleet>,
+    collection: &str,
+    versions: &Versions,
+    n: usize,
+    slots: usize,
+    w: Window,
+) -> Run {
+    let (fleet, versions, collection): (_, _, Arc<str>) = (fleet.clone(), versions.clone(), collection.into());
     closed_loop(label, slots, w, move |slot, i| {
-        let (fleet, versions) = (fleet.clone(), versions.clone());
+        let (fleet, versions, collection) = (fleet.clone(), versions.clone(), collection.clone());
         async move {
             let k = pick(slot, slots, i, n);
             let base = versions[k].load(Ordering::Relaxed);
-            let done = fleet.update(slot, VMM, &object_id(k), base, i + 1).await;
+            let done = fleet.update(slot, &collection, &object_id(k), base, i + 1).await;
             learn(&versions[k], &done);
             done
         }
