@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A RabbitMQ cluster of two nodes on this machine, for the clustered-broker test
-# (bridge/tests/cluster.rs, `make test-cluster`) and docs/scaling-rabbitmq.md:
+# (bridge/tests/cluster.rs, `make test-cluster`) and docs/SCALING.md, "RabbitMQ cluster (measured)",:
 #   vmm1@localhost and vmm2@localhost, RabbitMQ from Debian's packages (installed if missing),
 #   run as whoever runs this script (not the system service), their state in .run/cluster/;
 #   the MQTT and Web MQTT plugins, every listener on 127.0.0.1, the cluster's own epmd on
@@ -65,7 +65,7 @@ node_env() {
 
 ctl() { local n=$1; shift; (node_env "$n"; "$RABBIT_BIN/rabbitmqctl" -n "$(node_name "$n")" "$@"); }
 
-# The node's configuration. Why each MQTT setting (docs/scaling-rabbitmq.md):
+# The node's configuration. Why each MQTT setting (docs/SCALING.md, "RabbitMQ cluster (measured)",):
 # - allow_anonymous = false: a client logs in (vmm / vmm, the cluster's one user, created by
 #   default_user on the first boot instead of guest, and copied to vmm2 when it joins); without
 #   it RabbitMQ would log anonymous clients in as mqtt.default_user;
