@@ -65,7 +65,7 @@ node_env() {
 
 ctl() { local n=$1; shift; (node_env "$n"; "$RABBIT_BIN/rabbitmqctl" -n "$(node_name "$n")" "$@"); }
 
-# The node's configuration. Why each MQTT setting (docs/SCALING.md, "RabbitMQ cluster (measured)",):
+# The node's configuration. Why each MQTT setting (docs/SCALING.md, "RabbitMQ cluster (measured)"):
 # - allow_anonymous = false: a client logs in (vmm / vmm, the cluster's one user, created by
 #   default_user on the first boot instead of guest, and copied to vmm2 when it joins); without
 #   it RabbitMQ would log anonymous clients in as mqtt.default_user;

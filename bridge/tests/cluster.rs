@@ -1,4 +1,4 @@
-//! The clustered-broker run (docs/SCALING.md, "RabbitMQ cluster (measured)",): the whole system on a RabbitMQ cluster of
+//! The clustered-broker run (docs/SCALING.md, "RabbitMQ cluster (measured)"): the whole system on a RabbitMQ cluster of
 //! two nodes (`scripts/cluster.sh start`, `make test-cluster`), a bridge and clients on each
 //! node, node 2 stopped mid-run and started again. Afterwards every request a client saw
 //! accepted is applied exactly once (each counter equals the increments accepted on it, its
