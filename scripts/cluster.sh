@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A RabbitMQ cluster of two nodes on this machine, for the clustered-broker test
-# (bridge/tests/cluster.rs, `make test-cluster`) and docs/SCALING.md, "RabbitMQ cluster (measured)",:
+# (bridge/tests/cluster.rs, `make test-cluster`) and docs/SCALING.md, "RabbitMQ cluster (measured)":
 #   vmm1@localhost and vmm2@localhost, RabbitMQ from Debian's packages (installed if missing),
 #   run as whoever runs this script (not the system service), their state in .run/cluster/;
 #   the MQTT and Web MQTT plugins, every listener on 127.0.0.1, the cluster's own epmd on
