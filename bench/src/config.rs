@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, in the order they run and are reported.
-pub const SCENARIOS: [&str; 7] = ["throughput", "scale", "hot", "idle", "rss", "ops", "browser"];
+pub const SCENARIOS: [&str; 8] = ["throughput", "scale", "hot", "idle", "rss", "ops", "browser", "mirror"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,11 +21,11 @@ pub struct Args {
     /// Small sizes and short windows, for development.
     #[arg(long, env = "VMM_BENCH_QUICK", value_parser = FalseyValueParser::new())]
     pub quick: bool,
-    /// Only these scenarios (comma-separated): throughput, scale, hot, idle, rss, ops, browser.
+    /// Only these scenarios (comma-separated): throughput, scale, hot, idle, rss, ops, browser, mirror.
     /// The other scenarios' figures in the output file are kept from its previous run.
     #[arg(long, env = "VMM_BENCH_ONLY", value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Object counts of the scale scenario (comma-separated) [full: 1000,10000,50000; quick: 20,50,100].
+    /// Object counts of the scale and mirror scenarios (comma-separated) [full: 1000,10000,50000; quick: 20,50,100].
     #[arg(long, env = "VMM_BENCH_SIZES", value_delimiter = ',')]
     pub sizes: Vec<u64>,
     /// Requests in flight of the throughput scenario (comma-separated).
@@ -232,7 +232,7 @@ mod tests {
         let full = Plan::new(&parse(&[])).unwrap();
         assert_eq!(full.sizes, vec![1_000, 10_000, 50_000]);
         assert_eq!(full.rss_requests, 100_000);
-        assert_eq!(full.scenarios.len(), 7);
+        assert_eq!(full.scenarios.len(), SCENARIOS.len());
         assert_eq!(full.browser_sizes, vec![2_500, 10_000, 20_000]);
         let quick = Plan::new(&parse(&["--quick", "--sizes", "30,10", "--only", "rss,hot"])).unwrap();
         assert_eq!(quick.sizes, vec![10, 30]);

@@ -83,6 +83,7 @@ async fn run(args: Args) -> Result<(), String> {
             "idle" => scenario::idle::run(&ctx).await,
             "rss" => scenario::rss::run(&ctx).await,
             "browser" => scenario::browser::run(&ctx).await,
+            "mirror" => scenario::mirror::run(&ctx).await,
             _ => scenario::ops::run(&ctx).await,
         };
         section.number = config::SCENARIOS.iter().position(|s| s == name).map_or(0, |i| i + 1);
