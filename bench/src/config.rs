@@ -212,6 +212,7 @@ impl Plan {
                 "rss" => (self.rss_limit + self.rss_wait).as_secs_f64() + 10.0,
                 // Per size and side (3): page set-ups, then runs until 20 s are spent (see the runner).
                 "browser" => 10.0 + self.browser_sizes.len() as f64 * 3.0 * (5.0 + 20.0),
+                "mirror" => crate::scenario::mirror::estimate_secs(&self.sizes),
                 _ => 20.0,
             };
         }

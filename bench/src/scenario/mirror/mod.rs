@@ -87,6 +87,12 @@ fn limit(objects: usize) -> Duration {
     Duration::from_secs(120) + Duration::from_millis(40) * objects as u32
 }
 
+/// Roughly how long the scenario takes at `sizes`, from a run on 2 cores: seeding at ~300
+/// inserts/s, and the three starts, whose loads cost O(N²) on FerretDB (29 min at 50,000).
+pub fn estimate_secs(sizes: &[u64]) -> f64 {
+    sizes.iter().map(|&n| n as f64).map(|n| 10.0 + n / 300.0 + 7e-7 * n * n).sum()
+}
+
 /// At most this long seeding one size (or `--preload-secs`, if longer): 50,000 inserts take
 /// 1–4 minutes on 2 cores.
 const SEED_LIMIT: Duration = Duration::from_secs(300);
