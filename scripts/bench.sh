@@ -39,5 +39,5 @@ fi
 
 bash scripts/services.sh install
 # One cargo invocation: the dependencies both binaries share are compiled once.
-cargo build --locked --release -p vmm-bridge -p vmm-bench --bin vmm-bridge --bin vmm-bench
+cargo build --locked --release -p vmm-bridge -p vmm-bench --bin vmm-bridge --bin vmm-mirror --bin vmm-bench
 exec cargo run --quiet --locked --release -p vmm-bench --bin vmm-bench -- "$@"

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, in the order they run and are reported.
-pub const SCENARIOS: [&str; 8] = ["throughput", "scale", "hot", "idle", "rss", "ops", "browser", "scaling"];
+pub const SCENARIOS: [&str; 9] = ["throughput", "scale", "hot", "idle", "rss", "ops", "browser", "scaling", "mirror"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,11 +22,11 @@ pub struct Args {
     #[arg(long, env = "VMM_BENCH_QUICK", value_parser = FalseyValueParser::new())]
     pub quick: bool,
     /// Only these scenarios (comma-separated): throughput, scale, hot, idle, rss, ops, browser,
-    /// scaling.
+    /// scaling, mirror.
     /// The other scenarios' figures in the output file are kept from its previous run.
     #[arg(long, env = "VMM_BENCH_ONLY", value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Object counts of the scale scenario (comma-separated) [full: 1000,10000,50000; quick: 20,50,100].
+    /// Object counts of the scale and mirror scenarios (comma-separated) [full: 1000,10000,50000; quick: 20,50,100].
     #[arg(long, env = "VMM_BENCH_SIZES", value_delimiter = ',')]
     pub sizes: Vec<u64>,
     /// Requests in flight of the throughput scenario (comma-separated).
@@ -295,6 +295,7 @@ impl Plan {
                     let fan_out = s.watchers.len() as f64 * ((s.window + self.warmup).as_secs_f64() + 2.0);
                     seeding + (s.bridges.len() * s.sizes.len()) as f64 * per_size + fan_out + 10.0
                 }
+                "mirror" => crate::scenario::mirror::estimate_secs(&self.sizes),
                 _ => 20.0,
             };
         }
@@ -315,7 +316,7 @@ mod tests {
         let full = Plan::new(&parse(&[])).unwrap();
         assert_eq!(full.sizes, vec![1_000, 10_000, 50_000]);
         assert_eq!(full.rss_requests, 100_000);
-        assert_eq!(full.scenarios.len(), 8);
+        assert_eq!(full.scenarios.len(), SCENARIOS.len());
         assert_eq!(full.scaling.clients, vec![10, 100, 1000]);
         assert_eq!(full.browser_sizes, vec![2_500, 10_000, 20_000]);
         let quick = Plan::new(&parse(&["--quick", "--sizes", "30,10", "--only", "rss,hot"])).unwrap();

@@ -98,6 +98,7 @@ async fn run(args: Args) -> Result<(), String> {
             "rss" => scenario::rss::run(&ctx).await,
             "browser" => scenario::browser::run(&ctx).await,
             "scaling" => scenario::scaling::run(&ctx).await,
+            "mirror" => scenario::mirror::run(&ctx).await,
             _ => scenario::ops::run(&ctx).await,
         };
         section.number = config::SCENARIOS.iter().position(|s| s == name).map_or(0, |i| i + 1);

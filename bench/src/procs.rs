@@ -20,7 +20,7 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Result<Proc> {
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Result<Proc> {
         let out = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
@@ -53,6 +53,20 @@ impl Proc {
 
     pub fn log_tail(&self) -> String {
         log_tail(&self.log)
+    }
+
+    /// CPU time used so far (user + system), in seconds, from /proc/<pid>/stat.
+    pub fn cpu_secs(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).map_err(|e| e.to_string())?;
+        // After the command name (in parentheses, which may hold spaces): fields 3 onwards;
+        // utime and stime are fields 14 and 15, in clock ticks of USER_HZ, 100 on Linux.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok());
+        match (ticks(14), ticks(15)) {
+            (Some(u), Some(s)) => Ok((u + s) as f64 / 100.0),
+            _ => Err(format!("no CPU times in /proc/{}/stat", self.pid())),
+        }
     }
 
     /// Resident memory (VmRSS) and its peak (VmHWM), in KiB, from /proc/<pid>/status.
@@ -177,7 +191,7 @@ pub struct Services {
     pub debug_port: u16,
     keep: bool,
     // Dropped (killed) in this order, before `dir` is removed.
-    _ferretdb: Proc,
+    ferretdb: Proc,
     _mosquitto: Proc,
 }
 
@@ -212,21 +226,17 @@ impl Services {
         let mut ferretdb = Proc::spawn("ferretdb", cmd, dir.join("ferretdb.log"))?;
         wait_port(&mut ferretdb, mongo_port, Duration::from_secs(30)).await?;
         wait_port(&mut ferretdb, debug_port, Duration::from_secs(10)).await?;
-        Ok(Services {
-            dir,
-            mqtt_port,
-            ws_port,
-            mongo_port,
-            debug_port,
-            keep,
-            _ferretdb: ferretdb,
-            _mosquitto: mosquitto,
-        })
+        Ok(Services { dir, mqtt_port, ws_port, mongo_port, debug_port, keep, ferretdb, _mosquitto: mosquitto })
+    }
+
+    /// The private FerretDB's process (for its CPU time).
+    pub fn ferretdb(&self) -> &Proc {
+        &self.ferretdb
     }
 
     /// The broker's and the database's process ids (for their CPU time).
     pub fn pids(&self) -> (u32, u32) {
-        (self._mosquitto.pid(), self._ferretdb.pid())
+        (self._mosquitto.pid(), self.ferretdb.pid())
     }
 
     pub fn mongodb_uri(&self) -> String {

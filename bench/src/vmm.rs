@@ -121,6 +121,12 @@ impl Fleet {
         self.request(client, collection, body).await
     }
 
+    /// Delete of object `id`, based on version `base`.
+    pub async fn delete(&self, client: usize, collection: &str, id: &str, base: u64) -> Done {
+        let body = json!({"op": "delete", "id": id, "base": base});
+        self.request(client, collection, body).await
+    }
+
     /// Insert of a new object `id` (base 0) with the bench's document.
     pub async fn insert(&self, client: usize, collection: &str, id: &str, n: u64) -> Done {
         let body = json!({"op": "insert", "id": id, "base": 0, "doc": document(id, n)});

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod hot;
 pub mod idle;
+pub mod mirror;
 pub mod ops;
 pub mod rss;
 pub mod scale;
