@@ -118,8 +118,11 @@ impl Default for BridgeConfig {
 /// Objects per page of a collection load that names no `limit` (§12).
 pub const DEFAULT_PAGE_SIZE: u32 = 200;
 
-/// Entries per page of a versions load that names no `limit` (§12.4).
-pub const DEFAULT_VERSIONS_PAGE_SIZE: u32 = 1000;
+/// Entries per page of a versions load that names no `limit` (§12.4). As large as a payload
+/// holds for ObjectId ids (some 50 bytes an entry): every page is one collection read, and on
+/// FerretDB a read past a cursor scans the collection, so fewer pages is what makes a resync by
+/// versions cheap (docs/BENCHMARKS.md, scenario 9).
+pub const DEFAULT_VERSIONS_PAGE_SIZE: u32 = 4000;
 
 /// Something the shell must do.
 #[derive(Debug, Clone, PartialEq)]

@@ -356,6 +356,38 @@ fn a_load_without_limit_gets_pages_of_the_default_size() {
 }
 
 #[test]
+fn a_versions_load_lists_ids_and_versions_in_pages_that_fit_the_payload() {
+    let (b, _s) = bridge();
+    // Ids of 200 characters: 4,000 entries of some 230 bytes would not fit 256 KiB.
+    let long = |i: usize| format!("{i:04}{}", "x".repeat(196));
+    for i in 0..1_500 {
+        request(&b, "alice", insert(&format!("r{i}"), &long(i), json!({"pad": "y".repeat(500)})));
+    }
+    let mut listed = Vec::new();
+    let mut after = None;
+    for n in 0.. {
+        assert!(n < 10, "too many pages");
+        let mut load = json!({"type": "load", "lid": format!("l{n}"), "collection": "c", "versions": true});
+        if let Some(a) = &after {
+            load["after"] = json!(a);
+        }
+        let payload = serde_json::to_vec(&load).unwrap();
+        let h = ready(b.handle(T0, &topics().load("bob", "c"), &payload));
+        let Some(Effect::Reply { payload, .. }) = h.effects.first() else { panic!("expected a page") };
+        assert!(payload.len() <= Limits::default().max_payload, "a page of {} bytes", payload.len());
+        let Some(Message::Snapshot(page)) = replies(&h).pop() else { panic!("expected a page") };
+        assert!(page.objects.is_empty(), "a versions page carries no documents");
+        listed.extend(page.versions.unwrap().into_iter().map(|v| (v.id.key(), v.version)));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    let want: Vec<(String, u64)> = (0..1_500).map(|i| (id(&long(i)).key(), 1)).collect();
+    assert_eq!(listed, want, "every live object once, in id order, at its version");
+}
+
+#[test]
 fn a_load_of_many_ids_of_a_large_object_is_answered_in_pages_that_each_fit() {
     let (b, s) = bridge();
     let big = "x".repeat(200_000);
