@@ -6,7 +6,6 @@
 mod config;
 mod cpu;
 mod driver;
-mod fdlimit;
 mod http;
 mod load;
 mod mqtt;
@@ -59,7 +58,7 @@ async fn run(args: Args) -> Result<(), String> {
     );
 
     // Before the broker is started: it inherits the limit.
-    let files = fdlimit::raise().map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
+    let files = vmm_bridge::raise_fd_limit().map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
     if plan.scenarios.contains(&"scaling") {
         let most = |v: &[usize]| v.iter().max().copied().unwrap_or(0);
         let n = most(&plan.scaling.clients) + most(&plan.scaling.watchers);
