@@ -91,9 +91,6 @@ struct Mirror {
     metrics: MirrorMetrics,
     queue: Mutex<Queue>,
     wake: Notify,
-    /// The version each object has in the target as far as this mirror knows, and whether it is
-    /// live: what a deletion found by a resync (§12.2, no version given) deletes.
-    written: Mutex<HashMap<Key, (u64, bool)>>,
     /// Writes to check again, in the order they are due.
     recheck: Mutex<std::collections::VecDeque<(Instant, Key, Id)>>,
     last_error: Mutex<Option<String>>,
@@ -131,18 +128,11 @@ pub async fn run(config: MirrorConfig, shutdown: CancellationToken) -> Result<()
         metrics: MirrorMetrics::default(),
         queue: Mutex::default(),
         wake: Notify::new(),
-        written: Mutex::default(),
         recheck: Mutex::default(),
         last_error: Mutex::default(),
     });
     for collection in &config.collections {
         let (states, foreign) = mirror.target.restore(collection).await?;
-        {
-            let mut written = mirror.written.lock().expect("written lock");
-            for s in &states {
-                written.insert((collection.clone(), s.id.key()), (s.version, true));
-            }
-        }
         let taken = mirror.client.restore(collection, states);
         mirror.metrics.restored(taken, foreign);
         if foreign > 0 {
@@ -278,19 +268,17 @@ async fn write_until(mirror: &Arc<Mirror>, shutdown: &CancellationToken) {
 async fn write_one(mirror: &Mirror, key: &Key, id: &Id) -> Result<(), TargetError> {
     let collection = &key.0;
     let state = mirror.client.with_replica(|r| r.confirmed(collection, id).map(|(v, d)| (v, d.cloned())));
-    let known = mirror.written.lock().expect("written lock").get(key).copied();
-    let live = matches!(state, Some((v, Some(_))) if v > 0);
     let (version, outcome) = match state {
         Some((v, Some(doc))) if v > 0 => (v, mirror.target.write_live(collection, id, v, &doc).await?),
         Some((v, None)) if v > 0 => (v, mirror.target.write_deleted(collection, id, v).await?),
         // Deleted while the mirror was away (§12.2): the deletion's version is unknown but
-        // later than the version the target has.
-        _ => match known {
-            Some((v, true)) => (v + 1, mirror.target.write_deleted(collection, id, v + 1).await?),
+        // later than the version the target has. A rare path: one point read finds it.
+        _ => match mirror.target.version(collection, id).await? {
+            // A document without a version is not the mirror's: left alone.
+            Some(v) if v > 0 => (v + 1, mirror.target.write_deleted(collection, id, v + 1).await?),
             _ => return Ok(()),
         },
     };
-    mirror.written.lock().expect("written lock").insert(key.clone(), (version, live));
     mirror.metrics.write(outcome);
     mirror.recheck.lock().expect("recheck lock").push_back((Instant::now() + RECHECK, key.clone(), id.clone()));
     tracing::debug!(%collection, id = %id.key(), version, outcome = outcome.as_str(), "mirror write");
